@@ -1,0 +1,20 @@
+"""kuaidi (快递): deliver code, packages and model weights onto GPU boxes in mainland China.
+
+Layers, each a package with one job:
+
+- ``kuaidi.sim``       the simulated China network (HF / ModelScope / PyPI servers, faults)
+- ``kuaidi.net``       HTTP clients, per-host proxy scope, no_proxy semantics
+- ``kuaidi.sources``   where bytes come from (HF-protocol mirrors, ModelScope, origin)
+- ``kuaidi.transfer``  the segmented engine: scheduling, resume journal, watchdog, verification
+- ``kuaidi.store``     the Hugging Face cache layout and local dirs
+- ``kuaidi.setup``     one writer per config file (pip, uv, conda, env file)
+- ``kuaidi.platforms`` AutoDL, 恒源云, 矩池云, Featurize, OpenBayes, … detection and disks
+- ``kuaidi.probe``     measure mirrors
+- ``kuaidi.doctor``    find the known traps
+- ``kuaidi.cli``       a thin command line over all of the above
+"""
+
+from kuaidi.errors import KuaidiError
+
+__version__ = "0.1.0"
+__all__ = ["KuaidiError", "__version__"]

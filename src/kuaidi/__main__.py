@@ -1,0 +1,5 @@
+import sys
+
+from kuaidi.cli import main
+
+sys.exit(main())
