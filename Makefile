@@ -31,15 +31,15 @@ test: venv $(HF0)/.installed system-deps
 	KUAIDI_HF0_PYTHON=$(CURDIR)/$(HF0)/bin/python $(BIN)/python -m pytest -n 2 -q tests
 
 lint: venv
-	$(BIN)/ruff check src tests tools
-	$(BIN)/ruff format --check src tests tools
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 
 format: venv
-	$(BIN)/ruff format src tests tools
-	$(BIN)/ruff check --fix src tests tools
+	$(BIN)/ruff format src tests bench tools
+	$(BIN)/ruff check --fix src tests bench tools
 
 bench: venv system-deps
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH)
 
 clean:
 	rm -rf $(VENV) $(HF0) .pytest_cache build *.egg-info src/*.egg-info

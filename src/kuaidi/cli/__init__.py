@@ -19,7 +19,7 @@ from kuaidi.errors import KuaidiError
 VERBS: dict[str, tuple[str, str]] = {
     "get": ("kuaidi.cli.get", "Download a Hugging Face repo: segmented, resumable, verified."),
     "setup": ("kuaidi.cli.setup", "Configure pip, uv, conda, HF, ModelScope mirrors and caches."),
-    "env": ("kuaidi.cli.env", "Print the exports for eval \"$(kuaidi env)\"."),
+    "env": ("kuaidi.cli.env", 'Print the exports for eval "$(kuaidi env)".'),
     "script": ("kuaidi.cli.script", "Emit a standalone setup-china-mirrors.sh."),
     "platform": ("kuaidi.cli.platform", "Show which GPU-cloud platform this box is."),
     "doctor": ("kuaidi.cli.doctor", "Find the known traps and say how to fix each."),
