@@ -1,4 +1,4 @@
-"""Shared test fixtures. Layer-specific fixtures live in each layer's conftest or fixtures module."""
+"""Shared test fixtures; layer-specific ones live in each layer's own conftest."""
 
 from __future__ import annotations
 
