@@ -1,0 +1,52 @@
+"""Carry out a plan: pristine copy first, then an atomic write, file by file.
+
+A crash at any point leaves each file old or new (atomic.py) and the manifest saying so, so
+``kuaidi setup --undo`` still restores everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock
+
+from kuaidi.errors import KuaidiError
+from kuaidi.setup.atomic import sha256_text, write_atomic
+from kuaidi.setup.plan import Plan
+from kuaidi.setup.state import UndoState, file_sha256
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """The files written, in order."""
+
+    written: tuple[Path, ...]
+
+
+def apply(plan: Plan) -> ApplyResult:
+    """Write every change of ``plan``; refuse (writing nothing) if a file changed since planning.
+
+    >>> apply(plan(SetupOptions(home=tmp_home, root=fake_root)))   # doctest: +SKIP
+    ApplyResult(written=(PosixPath('.../pip.conf'), ...))
+    """
+    if plan.empty:
+        return ApplyResult(())
+    state = UndoState(plan.context.state_dir)
+    manifest = state.load()
+    state.prepare(manifest)
+    written: list[Path] = []
+    with FileLock(str(state.lock_path), timeout=30):
+        stale = [c.path for c in plan.changes if file_sha256(c.path) != sha256_text(c.old)]
+        if stale:
+            raise KuaidiError(
+                f"{', '.join(map(str, stale))} changed since the plan was made",
+                fix="run kuaidi setup again",
+            )
+        for change in plan.changes:
+            state.remember(manifest, change.path, change.old)
+            write_atomic(change.path, change.new)
+            manifest.files[str(change.path)].written_sha256 = sha256_text(change.new)
+            state.save(manifest)
+            written.append(change.path)
+    return ApplyResult(tuple(written))

@@ -1,0 +1,103 @@
+"""Work out every file change ``kuaidi setup`` would make, without touching anything.
+
+>>> p = plan(SetupOptions(home=Path("/tmp/h"), root=Path("/tmp/fake"), only=frozenset({"pip"})))
+>>> [c.path.name for c in p.changes]             # doctest: +SKIP
+['pip.conf']
+>>> print(p.changes[0].diff)                     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+from kuaidi.errors import KuaidiError
+from kuaidi.setup import conda, envfile, pip, shellrc, uv
+from kuaidi.setup.atomic import read_text
+from kuaidi.setup.options import Context, SetupOptions, resolve
+
+WRITERS: dict[str, ModuleType] = {
+    "pip": pip,
+    "uv": uv,
+    "conda": conda,
+    "env": envfile,
+    "shell": shellrc,
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One file: its content now (None = absent) and what kuaidi would write."""
+
+    target: str  # pip | uv | conda | env | shell
+    path: Path
+    old: str | None
+    new: str
+
+    @property
+    def diff(self) -> str:
+        """Unified diff old → new (``/dev/null`` for a new file)."""
+        before = [] if self.old is None else self.old.splitlines(keepends=True)
+        after = self.new.splitlines(keepends=True)
+        lines = difflib.unified_diff(
+            before,
+            after,
+            fromfile="/dev/null" if self.old is None else str(self.path),
+            tofile=str(self.path),
+        )
+        return "".join(
+            ln if ln.endswith("\n") else ln + "\n\\ No newline at end of file\n" for ln in lines
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What ``apply`` would do: ``changes`` (only files that differ), plus files already right."""
+
+    context: Context
+    changes: tuple[Change, ...]
+    unchanged: tuple[Path, ...] = ()
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def empty(self) -> bool:
+        """True when every file is already as kuaidi would write it."""
+        return not self.changes
+
+    @property
+    def diff(self) -> str:
+        """All unified diffs, file after file."""
+        return "".join(c.diff for c in self.changes)
+
+
+def plan(options: SetupOptions) -> Plan:
+    """Read every target file and compute its new content. Raises ``KuaidiError`` (and so writes
+    nothing, ever) if any existing file is malformed."""
+    ctx = resolve(options)
+    changes: list[Change] = []
+    unchanged: list[Path] = []
+    warnings: list[str] = list(ctx.platform.warnings)
+    for target in ctx.targets:
+        writer = WRITERS[target]
+        warnings += writer.warnings(ctx)
+        for path in writer.targets(ctx):
+            old = _read(path)
+            new = writer.render(ctx, path, old)
+            if new == old:
+                unchanged.append(path)
+            else:
+                changes.append(Change(target, path, old, new))
+    return Plan(ctx, tuple(changes), tuple(unchanged), tuple(dict.fromkeys(warnings)))
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return read_text(path)
+    except UnicodeDecodeError as exc:
+        raise KuaidiError(
+            f"{path} is not UTF-8 text", fix=f"fix or move {path} (nothing was written)"
+        ) from exc
+    except OSError as exc:
+        raise KuaidiError(f"cannot read {path}: {exc.strerror}", fix="check the path") from exc
