@@ -8,8 +8,8 @@
     >>> default("hf").name
     'hf-mirror'
 
-``kuaidi setup`` writes the URLs; ``kuaidi probe`` ranks the entries (``status_url`` is the freshness
-feed); ``kuaidi.setup.no_proxy_members`` turns the chosen ones into ``no_proxy`` suffixes.
+``kuaidi setup`` writes the URLs; ``kuaidi probe`` ranks the entries (``status_url`` is the
+freshness feed); ``kuaidi.setup.no_proxy_members`` turns the chosen ones into ``no_proxy`` suffixes.
 """
 
 from __future__ import annotations

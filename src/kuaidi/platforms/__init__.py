@@ -1,4 +1,6 @@
-"""GPU-cloud platform profiles: AutoDL, 恒源云, 矩池云, Featurize, OpenBayes, 揽睿星舟, 潞晨云, bare box.
+"""GPU-cloud platform profiles.
+
+AutoDL, 恒源云 GPUShare, 矩池云 Matpool, Featurize, OpenBayes, 揽睿星舟 LanRui, 潞晨云, bare box.
 
     >>> from kuaidi.platforms import detect
     >>> p = detect()                 # the real box

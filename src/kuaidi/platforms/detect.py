@@ -1,6 +1,7 @@
 """Detect the platform from environment variables, marker paths and the host name.
 
-Everything is read under ``root`` so tests (and ``kuaidi platform --root``) can point at a fake tree.
+Everything is read under ``root`` so tests (and ``kuaidi platform --root``) can point at a fake
+tree.
 """
 
 from __future__ import annotations

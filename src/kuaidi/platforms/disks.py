@@ -12,9 +12,12 @@ from pathlib import Path
 
 # File systems that are never a data disk: kernel views, memory, the container's own layers.
 PSEUDO_FS = frozenset(
-    "proc sysfs devtmpfs devpts tmpfs ramfs overlay aufs squashfs cgroup cgroup2 mqueue "
-    "securityfs debugfs tracefs pstore bpf configfs fusectl hugetlbfs autofs binfmt_misc "
-    "nsfs rpc_pipefs efivarfs selinuxfs nfsd iso9660".split()
+    (
+        *("proc", "sysfs", "devtmpfs", "devpts", "tmpfs", "ramfs", "overlay", "aufs", "squashfs"),
+        *("cgroup", "cgroup2", "mqueue", "securityfs", "debugfs", "tracefs", "pstore", "bpf"),
+        *("configfs", "fusectl", "hugetlbfs", "autofs", "binfmt_misc", "nsfs", "rpc_pipefs"),
+        *("efivarfs", "selinuxfs", "nfsd", "iso9660"),
+    )
 )
 SYSTEM_PREFIXES = ("/proc", "/sys", "/dev", "/run", "/boot", "/etc", "/usr", "/var/lib", "/snap")
 MIN_FREE_INODES = 10_000

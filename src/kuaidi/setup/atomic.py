@@ -1,9 +1,9 @@
 """Write a file so a crash leaves the old or the new content, never a torn one.
 
-tmp file in the same directory + fsync + ``os.replace`` + fsync of the directory. The existing file's
-mode is kept. ``KUAIDI_TEST_ATOMIC_PAUSE=<stage>`` makes the writer stop at that stage (the kill
-tests SIGKILL it there); stages: ``mid-tmp`` (half the bytes in tmp), ``before-replace``,
-``after-replace``.
+tmp file in the same directory + fsync + ``os.replace`` + fsync of the directory. The existing
+file's mode is kept. ``KUAIDI_TEST_ATOMIC_PAUSE=<stage>`` makes the writer stop at that stage
+(the kill tests SIGKILL it there); stages: ``mid-tmp`` (half the bytes in tmp),
+``before-replace``, ``after-replace``; ``KUAIDI_TEST_ATOMIC_NAME`` limits it to one file name.
 """
 
 from __future__ import annotations

@@ -123,7 +123,8 @@ turbo_on() {
     _kuaidi_more=""
     if [ -z "$_kuaidi_url" ] && [ -n "$KUAIDI_TURBO_FILE" ] && [ -f "$KUAIDI_TURBO_FILE" ]; then
         # shellcheck source=/dev/null
-        _kuaidi_url="$(. "$KUAIDI_TURBO_FILE" >/dev/null 2>&1; printf '%s' "${https_proxy:-${http_proxy:-}}")"
+        _kuaidi_url="$(. "$KUAIDI_TURBO_FILE" >/dev/null 2>&1
+            printf '%s' "${https_proxy:-${http_proxy:-}}")"
         # shellcheck source=/dev/null
         _kuaidi_more="$(. "$KUAIDI_TURBO_FILE" >/dev/null 2>&1; printf '%s' "${no_proxy:-}")"
     fi
@@ -170,7 +171,7 @@ function turbo_on --description 'proxy on; domestic mirrors stay direct'
     set -l more ''
     set -l file @TURBO_FILE@
     if test -z "$url"; and test -n "$file"; and test -f "$file"
-        set url (sh -c '. "$1" >/dev/null 2>&1; printf "%s" "${https_proxy:-${http_proxy:-}}"' sh $file)
+        set url (sh -c '. "$1" >/dev/null 2>&1; printf "%s" "${https_proxy:-$http_proxy}"' sh $file)
         set more (sh -c '. "$1" >/dev/null 2>&1; printf "%s" "${no_proxy:-}"' sh $file)
     end
     test -n "$url"; or set url @FIXED@

@@ -19,7 +19,7 @@ _SECTION = re.compile(r"^\s*\[([^\]]+)\]")
 
 
 def targets(ctx: Context) -> list[Path]:
-    """``$PIP_CONFIG_FILE`` if set (pip then reads no user file), else ``~/.config/pip/pip.conf``."""
+    """``$PIP_CONFIG_FILE`` if set (pip then reads no user file), else the user pip.conf."""
     forced = ctx.environ.get("PIP_CONFIG_FILE")
     if forced and forced != os.devnull:
         return [Path(forced).expanduser()]

@@ -6,6 +6,7 @@ then the edited version is kept next to the undo state first.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Mapping
@@ -82,8 +83,6 @@ def undo(
                 os.chmod(path, rec.mode)
     state.clear()
     for directory in sorted(manifest.created_dirs, key=len, reverse=True):
-        try:
+        with contextlib.suppress(OSError):  # not empty: something else lives there now
             Path(directory).rmdir()
-        except OSError:
-            pass  # not empty: something else lives there now
     return UndoResult(tuple(restored), tuple(removed), tuple(kept))
