@@ -1,0 +1,103 @@
+"""``kuaidi setup``: mirror pip, uv, conda and HF, move caches to the data disk, one marked line in
+the shell rc files. Idempotent (``--dry-run`` shows the diffs) and reversible (``--undo``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kuaidi.errors import KuaidiError
+from kuaidi.setup import TARGETS, SetupOptions, apply, plan, undo
+
+
+def mirror_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The options ``setup``, ``env`` and ``script`` share."""
+    decorators = [
+        click.option("--pypi", metavar="NAME|URL", help="PyPI mirror (default tuna)."),
+        click.option("--conda", metavar="NAME|URL", help="conda mirror (default tuna)."),
+        click.option("--hf", metavar="NAME|URL", help="HF endpoint (default hf-mirror)."),
+        click.option(
+            "--python-mirror", metavar="NAME|URL", help="uv python-install-mirror (default nju)."
+        ),
+        click.option("--platform", "platform_name", metavar="NAME", help="Skip detection."),
+        click.option(
+            "--root",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=Path("/"),
+            show_default=True,
+            help="Detect the platform under this root (a fake tree in tests).",
+        ),
+        click.option(
+            "--data-disk",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Put caches here instead of the platform's data disk.",
+        ),
+        click.option(
+            "--only",
+            metavar="LIST",
+            help=f"Comma list of what to configure: {','.join(TARGETS)} (default all).",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def options_from(params: dict[str, Any]) -> SetupOptions:
+    """Build ``SetupOptions`` from the shared click parameters (real HOME and environment)."""
+    only = params.get("only")
+    return SetupOptions(
+        root=params.get("root") or Path("/"),
+        only=frozenset(t.strip() for t in only.split(",") if t.strip()) if only else None,
+        pypi=params.get("pypi"),
+        conda=params.get("conda"),
+        hf=params.get("hf"),
+        python_mirror=params.get("python_mirror"),
+        platform=params.get("platform_name"),
+        data_disk=params.get("data_disk"),
+    )
+
+
+@click.command(name="setup")
+@mirror_options
+@click.option(
+    "--dry-run", is_flag=True, help="Print the unified diff of every file; write nothing."
+)
+@click.option("--undo", "do_undo", is_flag=True, help="Restore every file kuaidi setup wrote.")
+@click.option("--force", is_flag=True, help="With --undo: restore files edited since.")
+def command(dry_run: bool, do_undo: bool, force: bool, **params: Any) -> int:
+    """Configure pip, uv, conda, HF, ModelScope mirrors and caches for this box."""
+    if do_undo:
+        result = undo(force=force)
+        if result.nothing:
+            click.echo("nothing to undo")
+        for path in result.restored:
+            click.echo(f"restored {path}")
+        for path in result.removed:
+            click.echo(f"removed  {path}")
+        for path in result.kept_edits:
+            click.echo(f"your edited copy kept at {path}")
+        return 0
+    if force:
+        raise KuaidiError("--force only applies to --undo", fix="use kuaidi setup --undo --force")
+    the_plan = plan(options_from(params))
+    ctx = the_plan.context
+    click.echo(f"platform: {ctx.platform.display}; caches on: {ctx.data_disk or 'defaults'}")
+    for warning in the_plan.warnings:
+        click.echo(f"note: {warning}")
+    if dry_run:
+        click.echo(the_plan.diff, nl=False)
+        click.echo(f"dry run: {len(the_plan.changes)} file(s) would change; nothing written")
+        return 0
+    if the_plan.empty:
+        click.echo("already set up: nothing changed")
+        return 0
+    result = apply(the_plan)
+    for path in result.written:
+        click.echo(f"wrote {path}")
+    click.echo(f'new shells get the settings; this one: . "{ctx.env_file}"')
+    click.echo("undo with: kuaidi setup --undo")
+    return 0
