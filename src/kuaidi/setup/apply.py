@@ -45,8 +45,12 @@ def apply(plan: Plan) -> ApplyResult:
             )
         for change in plan.changes:
             state.remember(manifest, change.path, change.old)
+            record = manifest.files[str(change.path)]
+            # Saved before the write: a crash after the replace still leaves a known file.
+            record.pending_sha256 = sha256_text(change.new)
+            state.save(manifest)
             write_atomic(change.path, change.new)
-            manifest.files[str(change.path)].written_sha256 = sha256_text(change.new)
+            record.written_sha256, record.pending_sha256 = record.pending_sha256, None
             state.save(manifest)
             written.append(change.path)
     return ApplyResult(tuple(written))

@@ -25,7 +25,8 @@ class FileRecord:
     pristine: str | None  # name under pristine/ (None when it did not exist)
     pristine_sha256: str | None
     mode: int | None
-    written_sha256: str | None = None  # what kuaidi last wrote (None: write not finished)
+    written_sha256: str | None = None  # what kuaidi last wrote
+    pending_sha256: str | None = None  # what kuaidi is writing now (set until the write is done)
 
 
 @dataclass

@@ -51,7 +51,7 @@ def undo(
         edited = []
         for key, rec in manifest.files.items():
             current = file_sha256(Path(key))
-            if current not in (rec.written_sha256, rec.pristine_sha256):
+            if current not in (rec.written_sha256, rec.pending_sha256, rec.pristine_sha256):
                 edited.append(key)
         if edited and not force:
             raise KuaidiError(
