@@ -213,3 +213,12 @@ def test_no_proxy_members_are_bare_suffixes_with_loopback():
     assert not any(m.startswith(("*", ".")) for m in DOMESTIC_NO_PROXY)
     members = no_proxy_members([find("pypi", "aliyun")], extra=[".corp.example"])
     assert members[-1] == "corp.example" and "aliyun.com" in members
+
+
+def test_site_pip_conf_that_beats_the_user_file_is_warned(home, autodl):
+    site = autodl / "root/miniconda3/pip.conf"
+    site.parent.mkdir(parents=True)
+    site.write_text("[global]\nindex-url = http://mirrors.aliyun.com/pypi/simple\n")
+    warnings = plan(options(home, autodl)).warnings
+    assert any(str(site) in w and "beats the user pip.conf" in w for w in warnings)
+    assert site.read_text().startswith("[global]\nindex-url = http://mirrors.aliyun")  # untouched

@@ -40,7 +40,28 @@ def warnings(ctx: Context) -> list[str]:
     legacy = ctx.home / ".pip" / "pip.conf"
     if legacy.is_file():
         found.append(f"{legacy} (legacy) is overridden by ~/.config/pip/pip.conf for index-url")
+    for site in site_files(ctx):
+        try:
+            text = site.read_text("utf-8", errors="replace")
+        except OSError:
+            continue
+        if re.search(r"^\s*index[-_]url\s*[=:]", text, re.MULTILINE | re.IGNORECASE):
+            found.append(
+                f"{site} sets index-url and beats the user pip.conf for that Python; "
+                f"remove the line there (kuaidi leaves site files alone)"
+            )
     return found
+
+
+# Conda prefixes the platforms ship (platforms.md §2): their pip.conf is pip's *site* file, which
+# overrides the user file whenever that Python runs pip.
+_SITE_PREFIXES = ("/root/miniconda3", "/opt/conda", "/environment/miniconda3", "/usr/local")
+
+
+def site_files(ctx: Context) -> list[Path]:
+    """Site-level pip.conf files (under the detection root) that would beat the user file."""
+    root = ctx.platform.root
+    return [root / prefix.lstrip("/") / "pip.conf" for prefix in _SITE_PREFIXES]
 
 
 def settings(ctx: Context) -> dict[str, str]:
