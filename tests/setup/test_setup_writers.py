@@ -222,3 +222,14 @@ def test_site_pip_conf_that_beats_the_user_file_is_warned(home, autodl):
     warnings = plan(options(home, autodl)).warnings
     assert any(str(site) in w and "beats the user pip.conf" in w for w in warnings)
     assert site.read_text().startswith("[global]\nindex-url = http://mirrors.aliyun")  # untouched
+
+
+def test_plain_http_mirror_adds_to_the_users_trusted_hosts(home, autodl):
+    conf = home / ".config/pip/pip.conf"
+    conf.parent.mkdir(parents=True)
+    conf.write_text("[global]\ntrusted-host = a.example b.example\n")
+    only_pip = frozenset({"pip"})
+    new = plan(options(home, autodl, only=only_pip, pypi="http://10.0.0.5/simple")).changes[0].new
+    assert "trusted-host = a.example b.example 10.0.0.5\n" in new
+    conf.write_text(new)
+    assert plan(options(home, autodl, only=only_pip, pypi="http://10.0.0.5/simple")).empty

@@ -78,6 +78,12 @@ def render(ctx: Context, path: Path, old: str | None) -> str:
     wanted = settings(ctx)
     if old is not None:
         current = _parse(path, old)
+        hosts = (_get(current, "trusted-host") or "").split()
+        if "trusted-host" in wanted and hosts:  # add to the user's hosts, never drop them
+            if wanted["trusted-host"] in hosts:
+                del wanted["trusted-host"]
+            else:
+                wanted["trusted-host"] = " ".join([*hosts, wanted["trusted-host"]])
         if all(_get(current, key) == value for key, value in wanted.items()):
             return old
     text = old or ""
