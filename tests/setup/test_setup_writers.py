@@ -233,3 +233,12 @@ def test_plain_http_mirror_adds_to_the_users_trusted_hosts(home, autodl):
     assert "trusted-host = a.example b.example 10.0.0.5\n" in new
     conf.write_text(new)
     assert plan(options(home, autodl, only=only_pip, pypi="http://10.0.0.5/simple")).empty
+
+
+def test_no_proxy_for_matches_the_env_file(home, autodl):
+    from kuaidi.setup import no_proxy_for
+
+    members = no_proxy_for(options(home, autodl, pypi="sjtu"))
+    env_sh = plan(options(home, autodl, pypi="sjtu")).changes[3].new
+    assert f'KUAIDI_NO_PROXY="{",".join(members)}"' in env_sh
+    assert "sjtu.edu.cn" in members and "tsinghua.edu.cn" in members  # conda stays on TUNA

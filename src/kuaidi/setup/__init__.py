@@ -14,10 +14,20 @@ turbo_on/turbo_off), ``shell`` (the one marked line in ~/.bashrc, ~/.zshrc, the 
 """
 
 from kuaidi.setup.apply import ApplyResult, apply
+from kuaidi.setup.envfile import exports
 from kuaidi.setup.noproxy import DOMESTIC_NO_PROXY, LOOPBACK, no_proxy_members
 from kuaidi.setup.options import TARGETS, Context, SetupOptions, resolve
 from kuaidi.setup.plan import Change, Plan, plan
 from kuaidi.setup.undo import UndoResult, undo
+
+
+def no_proxy_for(options: SetupOptions) -> list[str]:
+    """The exact ``no_proxy`` members ``turbo_on`` exports for these options (before the
+    platform file's own list is appended at run time)."""
+    from kuaidi.setup.envfile import no_proxy
+
+    return no_proxy(resolve(options)).split(",")
+
 
 __all__ = [
     "DOMESTIC_NO_PROXY",
@@ -30,6 +40,8 @@ __all__ = [
     "SetupOptions",
     "UndoResult",
     "apply",
+    "exports",
+    "no_proxy_for",
     "no_proxy_members",
     "plan",
     "resolve",
