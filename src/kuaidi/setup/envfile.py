@@ -22,11 +22,10 @@ def targets(ctx: Context) -> list[Path]:
 
 
 def warnings(ctx: Context) -> list[str]:
-    """Say where caches go, or why they stay put."""
-    if ctx.data_disk is None:
-        return []
-    if not ctx.data_disk.is_dir():
-        return [f"data disk {ctx.data_disk} does not exist: caches would be created there"]
+    """A --data-disk that does not exist (the platform's own disk is checked by detect)."""
+    chosen = ctx.options.data_disk
+    if chosen is not None and not Path(chosen).is_dir():
+        return [f"--data-disk {chosen} does not exist: the caches will be created there"]
     return []
 
 
