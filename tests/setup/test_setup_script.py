@@ -18,11 +18,11 @@ def _config_files(home):
     return {k: v for k, v in snapshot(home).items() if not k.startswith(".local")}
 
 
-def _run_script(text, home, tmp_path, **env):
+def _run_script(text, home, tmp_path, *args, **env):
     path = tmp_path / "setup-china-mirrors.sh"
     path.write_text(text)
     return subprocess.run(
-        [require_binary("bash"), str(path)],
+        [require_binary("bash"), str(path), *args],
         env=clean_env(home, **env),
         capture_output=True,
         text=True,
@@ -132,3 +132,35 @@ def test_cli_script_stdout_and_output_file(home, autodl, tmp_path, monkeypatch, 
     assert main(["script", "--root", str(autodl), "-o", str(out)]) == 0
     assert out.stat().st_mode & 0o777 == 0o755
     assert "# Platform: AutoDL" in out.read_text()
+
+
+def test_script_undo_puts_the_home_back(tmp_path, autodl):
+    clean, debian = tmp_path / "clean", tmp_path / "debian"
+    clean.mkdir()
+    debian.mkdir()
+    skel_home(debian)
+    (debian / ".config/pip").mkdir(parents=True)
+    (debian / ".config/pip/pip.conf").write_text("[global]\ntimeout = 99\n")
+    for home in (clean, debian):
+        before = snapshot(home)
+        text = render_script(options(home, autodl))
+        assert _run_script(text, home, tmp_path).returncode == 0
+        assert snapshot(home) != before
+        undo = _run_script(text, home, tmp_path, "--undo")
+        assert undo.returncode == 0, undo.stderr
+        assert snapshot(home) == before, home.name
+
+
+def test_script_rejects_unknown_arguments(tmp_path, autodl):
+    home = tmp_path / "h"
+    home.mkdir()
+    path = tmp_path / "s.sh"
+    path.write_text(render_script(options(home, autodl)))
+    run = subprocess.run(
+        ["bash", str(path), "--frobnicate"],
+        env=clean_env(home),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert run.returncode == 2 and "usage" in run.stderr and snapshot(home) == {}

@@ -4,7 +4,8 @@ Generated from the same writers as ``kuaidi setup`` (each file rendered for an e
 a clean HOME the script writes byte-identical files. Runs with bash alone: ``set -u``, no Python,
 no unquoted ``|`` inside a grep, shellcheck-clean. On a file that already exists with other
 content it cannot merge like ``kuaidi setup`` does: it keeps ``<file>.kuaidi-bak`` (once) and
-replaces it, unless the file already names the mirror.
+replaces it, unless the file already names the mirror. ``bash script --undo`` puts the backups
+back, deletes the files it wrote and removes its line from the rc files.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def _header(ctx: Context) -> str:
         f"# PyPI: {ctx.pypi.url}\n# conda: {ctx.conda.url}\n# HF: {ctx.hf.url}\n"
         "# Idempotent: a second run changes nothing. Needs bash, grep, awk; no Python.\n"
         "# A different existing config file is kept as <file>.kuaidi-bak and replaced;\n"
-        "# `kuaidi setup` merges into it instead and can undo byte for byte.\n"
+        "# `kuaidi setup` merges into it instead. Undo: bash setup-china-mirrors.sh --undo\n"
         "set -u\n"
     )
 
@@ -83,6 +84,14 @@ def _heredoc(content: str) -> str:
 
 
 _PRELUDE = r"""
+mode="${1:-}"
+case "$mode" in
+    "" | --undo) ;;
+    *)
+        echo "usage: bash $0 [--undo]" >&2
+        exit 2
+        ;;
+esac
 config_home="${XDG_CONFIG_HOME:-$HOME/.config}"
 case "$config_home" in
     /*) ;;
@@ -96,6 +105,17 @@ kuaidi_put() {
     local dest="$1" marker="$2" new tmp
     new="$(cat; printf x)"
     new="${new%x}"
+    if [ "$mode" = --undo ]; then
+        if [ -f "$dest.kuaidi-bak" ]; then
+            mv -f -- "$dest.kuaidi-bak" "$dest" && echo "restored: $dest"
+        elif [ -f "$dest" ] && [ "$(cat -- "$dest"; printf x)" = "${new}x" ]; then
+            rm -f -- "$dest" && echo "removed: $dest"
+            rmdir -- "$(dirname -- "$dest")" 2>/dev/null
+        elif [ -f "$dest" ]; then
+            echo "left alone: $dest (changed since this script wrote it)"
+        fi
+        return 0
+    fi
     if [ -f "$dest" ]; then
         if [ "$(cat -- "$dest"; printf x)" = "${new}x" ]; then
             echo "unchanged: $dest"
@@ -137,6 +157,19 @@ insert_before_code='!done && !/^#/ {print line; done=1} {print} END {if (!done) 
 # guard), so non-interactive and login shells get the variables too.
 kuaidi_line() {
     local rc="$1" tmp
+    if [ "$mode" = --undo ]; then
+        if [ -f "$rc" ] && grep -q -- '# kuaidi$' "$rc"; then
+            tmp="$rc.kuaidi-tmp.$$"
+            cp -p -- "$rc" "$tmp"
+            grep -v -- '# kuaidi$' "$rc" >"$tmp"
+            if [ -s "$tmp" ]; then
+                mv -f -- "$tmp" "$rc" && echo "cleaned: $rc"
+            else
+                rm -f -- "$tmp" "$rc" && echo "removed: $rc (only kuaidi's line was in it)"
+            fi
+        fi
+        return 0
+    fi
     if [ -f "$rc" ] && [ "$(grep -c -- '# kuaidi$' "$rc")" = 1 ] && grep -qxF -- "$line" "$rc"; then
         echo "unchanged: $rc"
         return 0
@@ -150,6 +183,9 @@ kuaidi_line() {
 
 kuaidi_line "$HOME/.bashrc"
 if [ -f "$HOME/.zshrc" ]; then kuaidi_line "$HOME/.zshrc"; fi
+if [ "$mode" = --undo ]; then
+    for name in .bash_profile .bash_login .profile; do kuaidi_line "$HOME/$name"; done
+fi
 login=""
 for name in .bash_profile .bash_login .profile; do
     if [ -f "$HOME/$name" ]; then
@@ -158,7 +194,9 @@ for name in .bash_profile .bash_login .profile; do
     fi
 done
 [ -n "$login" ] || login="$HOME/.profile"
-if [ -f "$login" ] && grep -v -- '^[[:space:]]*#' "$login" | grep -qF -- '.bashrc'; then
+if [ "$mode" = --undo ]; then
+    :
+elif [ -f "$login" ] && grep -v -- '^[[:space:]]*#' "$login" | grep -qF -- '.bashrc'; then
     echo "unchanged: $login (it reads ~/.bashrc)"
 else
     kuaidi_line "$login"
@@ -167,6 +205,11 @@ fi
 )
 
 _FOOTER = r"""
+if [ "$mode" = --undo ]; then
+    rmdir -- "$config_home/kuaidi" "$config_home" 2>/dev/null
+    echo "undone."
+    exit 0
+fi
 echo "done. New shells get the settings; this one: . \"$env_file\""
 echo "after a conda mirror change run: conda clean -i"
 """
