@@ -242,3 +242,12 @@ def test_no_proxy_for_matches_the_env_file(home, autodl):
     env_sh = plan(options(home, autodl, pypi="sjtu")).changes[3].new
     assert f'KUAIDI_NO_PROXY="{",".join(members)}"' in env_sh
     assert "sjtu.edu.cn" in members and "tsinghua.edu.cn" in members  # conda stays on TUNA
+
+
+def test_uv_inline_index_array_stays_valid_toml(home, autodl):
+    path = home / ".config/uv/uv.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text('index = [{ url = "https://x/simple" }]\n')
+    new = plan(options(home, autodl, only=frozenset({"uv"}))).changes[0].new
+    data = tomlkit.parse(new).unwrap()
+    assert data["index"] == [{"url": "https://x/simple"}, {"url": TUNA, "default": True}]

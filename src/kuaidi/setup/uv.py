@@ -47,7 +47,9 @@ def render(ctx: Context, path: Path, old: str | None) -> str:
     changed |= _set_default_index(doc, ctx.pypi.url, path)
     if not changed and old is not None:
         return old
-    return tomlkit.dumps(doc)
+    text = tomlkit.dumps(doc)
+    tomlkit.parse(text)  # never hand uv a file it cannot read
+    return text
 
 
 def _set_default_index(doc: tomlkit.TOMLDocument, url: str, path: Path) -> bool:
@@ -73,7 +75,12 @@ def _set_default_index(doc: tomlkit.TOMLDocument, url: str, path: Path) -> bool:
                 return False
             table["url"] = url
             return True
-    indexes.append(_index_table(url))
+    if isinstance(indexes, tomlkit.items.Array):  # written inline: index = [{ url = … }]
+        entry = tomlkit.inline_table()
+        entry.update({"url": url, "default": True})
+        indexes.append(entry)
+    else:
+        indexes.append(_index_table(url))
     return True
 
 
