@@ -251,3 +251,11 @@ def test_uv_inline_index_array_stays_valid_toml(home, autodl):
     new = plan(options(home, autodl, only=frozenset({"uv"}))).changes[0].new
     data = tomlkit.parse(new).unwrap()
     assert data["index"] == [{"url": "https://x/simple"}, {"url": TUNA, "default": True}]
+
+
+def test_condarc_of_only_comments_keeps_them(home, autodl):
+    (home / ".condarc").write_text("# notes about my conda\n")
+    new = plan(options(home, autodl, only=frozenset({"conda"}))).changes[0].new
+    assert new.startswith("# notes about my conda\nchannels:\n  - defaults\n")
+    (home / ".condarc").write_text(new)
+    assert plan(options(home, autodl, only=frozenset({"conda"}))).empty

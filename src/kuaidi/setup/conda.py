@@ -62,8 +62,12 @@ def render(ctx: Context, path: Path, old: str | None) -> str:
             f"{path} is not valid YAML: {str(exc).splitlines()[0]}",
             fix=f"fix or move {path}, then run kuaidi setup again (nothing was written)",
         ) from exc
+    # A file of only comments loads as None: keep its text above what kuaidi adds.
+    preamble = old.rstrip("\n") + "\n" if data is None and old and old.strip() else ""
     if data is None:
         data = CommentedMap()
+    if old and old.lstrip().startswith("---"):
+        yaml.explicit_start = True
     if not isinstance(data, dict):
         raise KuaidiError(
             f"{path} is not a YAML mapping of conda settings",
@@ -97,4 +101,4 @@ def render(ctx: Context, path: Path, old: str | None) -> str:
         return old
     out = io.StringIO()
     yaml.dump(data, out)
-    return out.getvalue()
+    return preamble + out.getvalue()
