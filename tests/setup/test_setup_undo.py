@@ -106,3 +106,11 @@ def test_cli_bad_input_is_one_line_and_exit_2(home, autodl, monkeypatch, capsys)
     err = capsys.readouterr().err
     assert err.startswith("kuaidi: error: ") and "(fix: " in err and err.count("\n") == 1
     assert not (home / ".config").exists()
+
+
+def test_unreadable_undo_record_is_a_clear_error(home, autodl):
+    apply(plan(options(home, autodl, only=frozenset({"pip"}))))
+    manifest = home / ".local/state/kuaidi/setup/manifest.json"
+    manifest.write_text("{not json")
+    with pytest.raises(KuaidiError, match=r"undo record .* is unreadable"):
+        undo(home)

@@ -12,6 +12,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from kuaidi.errors import KuaidiError
 from kuaidi.setup.atomic import sha256_text, write_atomic
 
 VERSION = 1
@@ -52,9 +53,16 @@ class UndoState:
         """The manifest (empty when none)."""
         if not self.manifest_path.is_file():
             return Manifest()
-        raw = json.loads(self.manifest_path.read_text("utf-8"))
-        files = {p: FileRecord(**rec) for p, rec in raw.get("files", {}).items()}
-        return Manifest(files=files, created_dirs=list(raw.get("created_dirs", [])))
+        try:
+            raw = json.loads(self.manifest_path.read_text("utf-8"))
+            files = {p: FileRecord(**rec) for p, rec in raw.get("files", {}).items()}
+            return Manifest(files=files, created_dirs=list(raw.get("created_dirs", [])))
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise KuaidiError(
+                f"kuaidi's undo record {self.manifest_path} is unreadable ({exc})",
+                fix=f"the original files are in {self.directory / 'pristine'}; "
+                "copy back what you need, then delete that directory",
+            ) from exc
 
     def save(self, manifest: Manifest) -> None:
         """Write the manifest atomically (it is only ever replaced whole)."""
