@@ -114,3 +114,25 @@ def test_unreadable_undo_record_is_a_clear_error(home, autodl):
     manifest.write_text("{not json")
     with pytest.raises(KuaidiError, match=r"undo record .* is unreadable"):
         undo(home)
+
+
+def test_console_script_round_trip(home, autodl):
+    import subprocess
+
+    from tests.setup.conftest import KUAIDI, clean_env
+
+    skel_home(home)
+    before = snapshot(home)
+
+    def run(*args):
+        return subprocess.run(
+            [str(KUAIDI), *args], env=clean_env(home), capture_output=True, text=True, timeout=60
+        )
+
+    first = run("setup", "--root", str(autodl), "--pypi", "aliyun")
+    assert first.returncode == 0, first.stderr
+    assert "note: instances shut down for 15 days" in first.stdout  # what does not survive
+    assert "already set up" in run("setup", "--root", str(autodl), "--pypi", "aliyun").stdout
+    assert run("setup", "--force").returncode == 2  # --force without --undo
+    assert run("setup", "--undo").returncode == 0
+    assert snapshot(home) == before
