@@ -1,0 +1,260 @@
+"""``kuaidi.get.download``: deliver a Hugging Face repo (or some of its files) onto this box.
+
+The plain-function API under ``kuaidi get``::
+
+    from kuaidi.get import download
+    result = download("Qwen/Qwen2.5-0.5B", include=["*.json", "*.safetensors"])
+    assert result.ok
+    print(result.path)   # .../hub/models--Qwen--Qwen2.5-0.5B/snapshots/<commit>
+
+Defaults follow huggingface_hub (``HF_ENDPOINT``, ``HF_HUB_CACHE``/``HF_HOME``, ``HF_TOKEN``), so
+the result is where ``from_pretrained`` already looks.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+
+from kuaidi.errors import KuaidiError
+from kuaidi.sources.base import RemoteFile, RepoRef
+from kuaidi.sources.hf import HFSource, make_client
+from kuaidi.store.hf_cache import HFCacheTarget
+from kuaidi.store.local_dir import LocalDirTarget
+from kuaidi.transfer.engine import Engine, EngineOptions, FileJob, FileOutcome
+from kuaidi.transfer.progress import Events, make_progress
+
+DEFAULT_ENDPOINT = "https://huggingface.co"
+
+
+@dataclass
+class Result:
+    """What a download delivered; ``ok`` only when every file asked for is present and verified."""
+
+    repo_id: str
+    repo_type: str
+    revision: str
+    commit: str
+    path: str
+    files: list[FileOutcome] = field(default_factory=list)
+    bytes_total: int = 0
+    bytes_fetched: int = 0
+    retries: int = 0
+    seconds: float = 0.0
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return all(f.status != "failed" for f in self.files)
+
+    @property
+    def failed(self) -> list[FileOutcome]:
+        return [f for f in self.files if f.status == "failed"]
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable ``--json`` summary (never contains the token)."""
+        return {
+            "ok": self.ok,
+            "repo_id": self.repo_id,
+            "repo_type": self.repo_type,
+            "revision": self.revision,
+            "commit": self.commit,
+            "path": self.path,
+            "dry_run": self.dry_run,
+            "files": [asdict(f) for f in self.files],
+            "bytes": self.bytes_total,
+            "bytes_fetched": self.bytes_fetched,
+            "retries": self.retries,
+            "verified": sum(1 for f in self.files if f.status != "failed")
+            if not self.dry_run
+            else 0,
+            "failed": [{"path": f.path, "error": f.error} for f in self.failed],
+            "seconds": round(self.seconds, 3),
+        }
+
+
+# -- defaults as huggingface_hub reads them ---------------------------------------------------
+def _hf_home(env: dict[str, str]) -> Path:
+    if env.get("HF_HOME"):
+        return Path(env["HF_HOME"]).expanduser()
+    xdg = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg) / "huggingface"
+
+
+def default_endpoint(env: dict[str, str] | None = None) -> str:
+    env = dict(os.environ) if env is None else env
+    return (env.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+
+
+def default_cache_dir(env: dict[str, str] | None = None) -> Path:
+    env = dict(os.environ) if env is None else env
+    value = env.get("HF_HUB_CACHE") or env.get("HUGGINGFACE_HUB_CACHE")
+    return Path(value).expanduser() if value else _hf_home(env) / "hub"
+
+
+def default_token(env: dict[str, str] | None = None) -> str | None:
+    env = dict(os.environ) if env is None else env
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
+        if env.get(name, "").strip():
+            return env[name].strip()
+    path = Path(env["HF_TOKEN_PATH"]) if env.get("HF_TOKEN_PATH") else _hf_home(env) / "token"
+    try:
+        return path.read_text().strip() or None
+    except OSError:
+        return None
+
+
+# -- arguments --------------------------------------------------------------------------------
+def parse_repo(arg: str, repo_type: str = "model") -> tuple[RepoRef | None, str | None, str | None]:
+    """Split ``org/name`` or ``hf://[datasets/]org/name[@rev][/path]``.
+
+    Returns ``(repo without revision applied, revision or None, path or None)``.
+
+    >>> parse_repo("hf://datasets/org/data@v1/train/a.parquet")[1:]
+    ('v1', 'train/a.parquet')
+    """
+    if not arg.startswith("hf://"):
+        if arg.count("/") > 1 or not arg.strip("/"):
+            raise KuaidiError(f"not a repo id: {arg!r}", fix="use org/name or hf://org/name")
+        return RepoRef(arg.strip("/"), repo_type), None, None  # type: ignore[arg-type]
+    rest = arg[len("hf://") :]
+    for prefix, kind in (("datasets/", "dataset"), ("models/", "model")):
+        if rest.startswith(prefix):
+            rest, repo_type = rest[len(prefix) :], kind
+            break
+    parts = rest.split("/")
+    if len(parts) < 2 or not parts[0] or not parts[1]:
+        raise KuaidiError(
+            f"not a repo URL: {arg!r}", fix="use hf://[datasets/]org/name[@rev][/path]"
+        )
+    name, _, revision = parts[1].partition("@")
+    path = "/".join(parts[2:]) or None
+    repo = RepoRef(f"{parts[0]}/{name}", repo_type)  # type: ignore[arg-type]
+    return repo, (unquote(revision) if revision else None), path
+
+
+def _pattern(p: str) -> str:
+    return p + "*" if p.endswith("/") else p  # "dir/" means everything under dir
+
+
+def select_files(
+    files: list[RemoteFile],
+    names: Sequence[str] = (),
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+) -> list[RemoteFile]:
+    """Anchored selection, as huggingface_hub filters: fnmatch on the whole path (``*`` crosses
+    ``/``); exact ``names`` plus ``include`` globs (all when neither), minus ``exclude``.
+
+    >>> fs = [RemoteFile("a.md", 1, git_sha1="0"*40), RemoteFile("a.md.bak", 1, git_sha1="1"*40)]
+    >>> [f.path for f in select_files(fs, exclude=["*.md"])]
+    ['a.md.bak']
+    """
+    by_path = {f.path: f for f in files}
+    missing = [n for n in names if n not in by_path]
+    if missing:
+        raise KuaidiError(
+            f"not in the repo at this revision: {', '.join(missing)}",
+            fix="check the file names (paths are relative to the repo root)",
+        )
+    inc = [_pattern(p) for p in include]
+    exc = [_pattern(p) for p in exclude]
+    wanted = set(names)
+    out = []
+    for f in files:
+        chosen = (
+            (not names and not inc) or f.path in wanted or any(fnmatchcase(f.path, p) for p in inc)
+        )
+        if chosen and not any(fnmatchcase(f.path, p) for p in exc):
+            out.append(f)
+    return out
+
+
+def download(
+    repo_id: str,
+    files: Sequence[str] = (),
+    *,
+    repo_type: str = "model",
+    revision: str | None = None,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    cache_dir: str | Path | None = None,
+    local_dir: str | Path | None = None,
+    endpoint: str | None = None,
+    token: str | bool | None = None,
+    connections: int = 8,
+    stall_timeout: float = 20.0,
+    max_retries: int = 8,
+    dry_run: bool = False,
+    events: Events | None = None,
+    client: httpx.Client | None = None,
+) -> Result:
+    """Download a repo (or ``files`` of it) into the HF cache or ``local_dir``; see module doc.
+
+    ``token=False`` sends no token even when HF_TOKEN is set. Raises KuaidiError for bad input
+    or an unreachable endpoint; per-file failures are in ``Result.failed`` (``ok`` is False).
+    """
+    t0 = time.monotonic()
+    if repo_type not in ("model", "dataset"):
+        raise KuaidiError(f"unknown repo type {repo_type!r}", fix="use --repo-type model|dataset")
+    if cache_dir is not None and local_dir is not None:
+        raise KuaidiError("both --cache-dir and --local-dir given", fix="choose one of them")
+    if connections < 1:
+        raise KuaidiError(f"--connections must be >= 1, got {connections}", fix="e.g. 8")
+    repo0, url_rev, url_path = parse_repo(repo_id, repo_type)
+    assert repo0 is not None
+    rev = revision or url_rev or "main"
+    repo = RepoRef(repo0.repo_id, repo0.repo_type, rev)
+    names = [*([url_path] if url_path else []), *files]
+    endpoint = (endpoint or default_endpoint()).rstrip("/")
+    if not endpoint.startswith(("http://", "https://")):
+        raise KuaidiError(f"bad endpoint {endpoint!r}", fix="use a URL like https://hf-mirror.com")
+    tok = None if token is False else (token if isinstance(token, str) else default_token())
+    own_client = client is None
+    client = client or make_client(stall_timeout, connections)
+    try:
+        source = HFSource(endpoint, client, tok)
+        listing = source.list(repo)
+        chosen = select_files(listing.files, names, include, exclude)
+        if local_dir is not None:
+            target: HFCacheTarget | LocalDirTarget = LocalDirTarget(Path(local_dir), listing.commit)
+        else:
+            cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+            target = HFCacheTarget(cache, repo, listing.commit)
+        result = Result(
+            repo.repo_id,
+            repo.repo_type,
+            rev,
+            listing.commit,
+            "",
+            bytes_total=sum(f.size for f in chosen),
+            dry_run=dry_run,
+        )
+        if dry_run:
+            result.files = [FileOutcome(f.path, f.size, "planned") for f in chosen]
+            result.path = str(target.snapshot if isinstance(target, HFCacheTarget) else target.root)
+            result.seconds = time.monotonic() - t0
+            return result
+        target.prepare()
+        jobs = [FileJob(f, [source.route(repo, listing.commit, f.path)]) for f in chosen]
+        opts = EngineOptions(
+            connections=connections, stall_timeout=stall_timeout, max_retries=max_retries
+        )
+        report = Engine(target, opts, events or make_progress("quiet")).run(jobs)
+        result.path = str(target.finish(listing, listing.tree))
+        result.files = report.files
+        result.bytes_fetched = report.bytes_fetched
+        result.retries = report.retries
+        result.seconds = time.monotonic() - t0
+        return result
+    finally:
+        if own_client:
+            client.close()

@@ -1,0 +1,247 @@
+"""The Hugging Face protocol as a :class:`~kuaidi.sources.base.Source` (mirrors and the Hub).
+
+Listing resolves the revision to a commit once (skipped for a 40-hex commit), then walks
+``/api/{type}s/{repo}/tree/{commit}?recursive=true&expand=false`` page by page. A ``Link: next``
+pointing at another host (hf-mirror.com's bug) is rewritten to the endpoint in use, so the token
+and the traffic stay where the user pointed them. Sizes and hashes come from the tree: no HEAD
+per file. Every path is checked before it can reach the disk.
+
+>>> src = HFSource("https://hf-mirror.com", client)                      # doctest: +SKIP
+>>> listing = src.list(RepoRef("gpt2"))                                   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import httpx
+
+from kuaidi.errors import KuaidiError
+from kuaidi.sources.base import Listing, RemoteFile, RepoRef
+from kuaidi.store.paths import safe_relpath
+from kuaidi.transfer.route import Route, origin_of
+
+COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_HEX40 = COMMIT_RE
+MAX_PAGES = 10_000  # 10 M entries at 1000/page: beyond that a listing is hostile or looping
+
+
+@dataclass(frozen=True)
+class HFListing(Listing):
+    """A Listing plus the raw tree entries huggingface_hub caches as ``trees/<commit>.json``."""
+
+    tree: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def make_client(stall_timeout: float = 20.0, connections: int = 16) -> httpx.Client:
+    """The HTTP client for kuaidi's own requests: never the shell's proxy (``trust_env=False``).
+
+    The read timeout doubles as the stall watchdog: a connection with no byte for
+    ``stall_timeout`` seconds raises, and the engine requeues its range.
+    """
+    try:  # the net layer routes origin hosts through the user's proxy, the rest direct
+        from kuaidi.net.client import make_client as net_make_client  # type: ignore[import-not-found]
+    except ImportError:
+        net_make_client = None
+    timeout = httpx.Timeout(connect=15.0, read=stall_timeout, write=30.0, pool=None)
+    limits = httpx.Limits(
+        max_connections=connections * 2, max_keepalive_connections=connections * 2
+    )
+    if net_make_client is not None:
+        try:
+            from kuaidi.net.scope import ProxyScope  # type: ignore[import-not-found]
+
+            client = net_make_client(ProxyScope.from_env(), timeout=timeout)
+            client.timeout = timeout
+            return client
+        except Exception:  # net layer API differs from what we expect: fall back, stay direct
+            pass
+    return httpx.Client(trust_env=False, timeout=timeout, limits=limits, follow_redirects=False)
+
+
+def _error(resp: httpx.Response, repo: RepoRef, what: str) -> KuaidiError:
+    code = resp.headers.get("x-error-code", "")
+    if code == "GatedRepo" or (resp.status_code == 403 and "gated" in resp.text.lower()):
+        return KuaidiError(
+            f"{repo.repo_id} is gated: access needs an accepted licence and a token",
+            fix="accept the licence on the Hub, then pass --token or set HF_TOKEN",
+        )
+    if code == "RevisionNotFound":
+        return KuaidiError(
+            f"revision {repo.revision!r} not found in {repo.repo_id}",
+            fix="check --revision (branch, tag or 40-hex commit)",
+        )
+    if resp.status_code in (401, 404) or code == "RepoNotFound":
+        return KuaidiError(
+            f"{repo.repo_type} {repo.repo_id} not found (or private) at this endpoint",
+            fix="check the repo id and --repo-type; for a private or gated repo pass --token",
+        )
+    return KuaidiError(
+        f"{what} for {repo.repo_id} failed: HTTP {resp.status_code}",
+        fix="check --endpoint and retry",
+        exit_code=1,
+    )
+
+
+class HFSource:
+    """An HF-protocol endpoint (hf-mirror.com, a self-hosted mirror, the sim, the Hub)."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        client: httpx.Client,
+        token: str | None = None,
+        *,
+        name: str = "hf",
+        retries: int = 4,
+    ) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.client = client
+        self.name = name
+        self._token = token
+        self._origin = origin_of(self.endpoint)
+        self._retries = retries
+
+    def __repr__(self) -> str:  # never show the token
+        return f"HFSource({self.endpoint!r}, name={self.name!r})"
+
+    # -- HTTP helpers ----------------------------------------------------------------------
+    def _headers(self, url: str) -> dict[str, str]:
+        if self._token and origin_of(url) == self._origin:
+            return {"authorization": f"Bearer {self._token}"}
+        return {}
+
+    def _get(self, url: str) -> httpx.Response:
+        """GET an API URL: same-host redirects followed (renamed repos), retried on 429/5xx."""
+        import time
+
+        last: Exception | None = None
+        for attempt in range(self._retries + 1):
+            try:
+                target = url
+                for _ in range(5):
+                    resp = self.client.get(target, headers=self._headers(target))
+                    if resp.status_code in (301, 302, 307, 308) and "location" in resp.headers:
+                        target = self._rebase(httpx.URL(target).join(resp.headers["location"]))
+                        continue
+                    break
+                if resp.status_code in (429, 500, 502, 503, 504) and attempt < self._retries:
+                    wait = float(resp.headers.get("retry-after", "0") or 0) or 0.5 * 2**attempt
+                    time.sleep(min(wait, 30.0))
+                    continue
+                return resp
+            except httpx.HTTPError as exc:
+                last = exc
+                time.sleep(min(0.5 * 2**attempt, 8.0))
+        raise KuaidiError(
+            f"cannot reach {self.endpoint}: {type(last).__name__}: {last}",
+            fix="check the network or --endpoint / HF_ENDPOINT",
+            exit_code=1,
+        )
+
+    def _rebase(self, url: httpx.URL | str) -> str:
+        """Point ``url`` at our endpoint (scheme, host, port) — for Link and redirect targets."""
+        parts = urlsplit(str(url))
+        base = urlsplit(self.endpoint)
+        path = parts.path
+        if base.path and base.path != "/" and not path.startswith(base.path):
+            path = base.path.rstrip("/") + path
+        return urlunsplit((base.scheme, base.netloc, path, parts.query, ""))
+
+    # -- Source ----------------------------------------------------------------------------
+    def api_base(self, repo: RepoRef) -> str:
+        return f"{self.endpoint}/api/{repo.repo_type}s/{repo.repo_id}"
+
+    def resolve_commit(self, repo: RepoRef) -> str:
+        """The commit a revision points at (no request for a 40-hex commit)."""
+        if COMMIT_RE.match(repo.revision):
+            return repo.revision
+        url = f"{self.api_base(repo)}/revision/{quote(repo.revision, safe='')}"
+        resp = self._get(url)
+        if resp.status_code != 200:
+            raise _error(resp, repo, "resolving the revision")
+        try:
+            sha = resp.json()["sha"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise KuaidiError(
+                f"{self.endpoint} returned no commit for {repo.repo_id}@{repo.revision}",
+                fix="the endpoint does not speak the HF API; check --endpoint",
+                exit_code=1,
+            ) from exc
+        if not isinstance(sha, str) or not COMMIT_RE.match(sha):
+            raise KuaidiError(f"{self.endpoint} returned a malformed commit {sha!r}", exit_code=1)
+        return sha
+
+    def list(self, repo: RepoRef) -> HFListing:
+        """Every file of the revision with size and hashes; unsafe paths refuse the listing."""
+        commit = self.resolve_commit(repo)
+        url: str | None = f"{self.api_base(repo)}/tree/{commit}?recursive=true&expand=false"
+        files: list[RemoteFile] = []
+        tree: dict[str, dict[str, Any]] = {}
+        seen_pages: set[str] = set()
+        while url is not None:
+            if url in seen_pages or len(seen_pages) >= MAX_PAGES:
+                raise KuaidiError(
+                    f"the tree listing of {repo.repo_id} does not end (page {len(seen_pages)})",
+                    fix="the endpoint's pagination is broken; try another --endpoint",
+                    exit_code=1,
+                )
+            seen_pages.add(url)
+            resp = self._get(url)
+            if resp.status_code != 200:
+                raise _error(resp, repo, "listing files")
+            try:
+                entries = resp.json()
+            except ValueError as exc:
+                raise KuaidiError(f"{self.endpoint} sent a tree page that is not JSON") from exc
+            if not isinstance(entries, list):
+                raise KuaidiError(f"{self.endpoint} sent a tree page that is not a list")
+            for entry in entries:
+                parsed = self._parse_entry(entry)
+                if parsed is not None:
+                    remote, raw = parsed
+                    files.append(remote)
+                    tree[remote.path] = raw
+            nxt = resp.links.get("next", {}).get("url")
+            url = self._rebase(nxt) if nxt else None
+        return HFListing(repo=repo, commit=commit, files=files, source=self.name, tree=tree)
+
+    def _parse_entry(self, entry: Any) -> tuple[RemoteFile, dict[str, Any]] | None:
+        if not isinstance(entry, dict) or entry.get("type") != "file":
+            return None
+        path = safe_relpath(entry.get("path"))  # raises on traversal, absolute, NUL, "\"
+        size, oid = entry.get("size"), entry.get("oid")
+        if not isinstance(size, int) or size < 0:
+            raise KuaidiError(f"the server listed {path!r} with an invalid size {size!r}")
+        lfs = entry.get("lfs")
+        raw: dict[str, Any] = {"size": size, "blob_id": oid}
+        if isinstance(lfs, dict) and isinstance(lfs.get("oid"), str):
+            sha256 = lfs["oid"].lower()
+            if not _HEX64.match(sha256):
+                raise KuaidiError(f"the server listed {path!r} with a malformed sha256")
+            raw.update(lfs_sha256=sha256, lfs_size=lfs.get("size", size))
+            if isinstance(entry.get("xetHash"), str):
+                raw["xet_hash"] = entry["xetHash"]
+            return RemoteFile(path=path, size=size, sha256=sha256, lfs=True), raw
+        if not isinstance(oid, str) or not _HEX40.match(oid.lower()):
+            raise KuaidiError(f"the server listed {path!r} without a valid git blob id")
+        return RemoteFile(path=path, size=size, git_sha1=oid.lower()), raw
+
+    def file_url(self, repo: RepoRef, commit: str, path: str) -> str:
+        """``{E}/{prefix}{repo}/resolve/{commit}/{path}`` (redirects to resolve-cache or a CDN)."""
+        prefix = "" if repo.repo_type == "model" else f"{repo.repo_type}s/"
+        return f"{self.endpoint}/{prefix}{repo.repo_id}/resolve/{commit}/{quote(path)}"
+
+    def route(self, repo: RepoRef, commit: str, path: str) -> Route:
+        """A transfer Route for one file; the token is scoped to this endpoint's origin."""
+        return Route(
+            source=self.name,
+            url=self.file_url(repo, commit, path),
+            client=self.client,
+            token=self._token,
+            token_origin=self._origin if self._token else None,
+        )

@@ -1,0 +1,96 @@
+"""The exact huggingface_hub cache layout, so hub tools see kuaidi's downloads as their own.
+
+::
+
+    <cache>/models--org--name/blobs/<etag>
+    <cache>/models--org--name/snapshots/<commit>/<path>  -> ../../blobs/<etag> (relative)
+    <cache>/models--org--name/refs/<revision>             (commit, written atomically)
+    <cache>/models--org--name/trees/<commit>.json         (hub 2.x tree cache)
+    <cache>/.locks/models--org--name/<etag>.lock          (the lock path hub uses too)
+
+Partial downloads live next to the blob as ``<etag>.kuaidi-part`` + ``<etag>.kuaidi-journal``
+so they never clash with the hub's own ``*.incomplete`` files.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from kuaidi.sources.base import Listing, RemoteFile, RepoRef
+from kuaidi.store.atomic import fsync_dir, symlink_atomic, write_text_atomic
+from kuaidi.store.paths import join_inside, safe_relpath
+from kuaidi.store.target import Placement, write_tree_cache
+
+CACHEDIR_TAG = (
+    "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# This file is a cache directory tag created by kuaidi.\n"
+)
+
+
+def repo_folder_name(repo: RepoRef) -> str:
+    """``models--org--name`` / ``datasets--org--name``, as huggingface_hub names it."""
+    return "--".join([f"{repo.repo_type}s", *repo.repo_id.split("/")])
+
+
+class HFCacheTarget:
+    """Writes one repo into a huggingface_hub cache directory (``HF_HUB_CACHE``)."""
+
+    def __init__(self, cache_dir: Path, repo: RepoRef, commit: str) -> None:
+        self.cache_dir = Path(cache_dir)
+        self.repo = repo
+        self.commit = commit
+        self.root = self.cache_dir / repo_folder_name(repo)
+        self.blobs = self.root / "blobs"
+        self.snapshot = self.root / "snapshots" / commit
+        self.locks = self.cache_dir / ".locks" / repo_folder_name(repo)
+
+    def placement(self, file: RemoteFile) -> Placement:
+        etag = file.etag
+        return Placement(
+            part=self.blobs / f"{etag}.kuaidi-part",
+            journal=self.blobs / f"{etag}.kuaidi-journal",
+            lock=self.locks / f"{etag}.lock",
+            final=self.blobs / etag,
+        )
+
+    def prepare(self) -> None:
+        """Create the folders (idempotent)."""
+        self.blobs.mkdir(parents=True, exist_ok=True)
+        self.locks.mkdir(parents=True, exist_ok=True)
+        tag = self.cache_dir / "CACHEDIR.TAG"
+        if not tag.exists():
+            write_text_atomic(tag, CACHEDIR_TAG)
+
+    def is_present(self, file: RemoteFile) -> bool:
+        blob = self.blobs / file.etag
+        try:
+            return blob.stat().st_size == file.size
+        except FileNotFoundError:
+            return False
+
+    def install(self, file: RemoteFile, part: Path) -> None:
+        blob = self.blobs / file.etag
+        os.replace(part, blob)
+        fsync_dir(self.blobs)
+        self.link(file)
+
+    def link(self, file: RemoteFile) -> None:
+        safe_relpath(file.path)
+        link = join_inside(self.snapshot, file.path)
+        target = os.path.relpath(self.blobs / file.etag, link.parent)
+        if link.is_symlink() and os.readlink(link) == target:
+            return
+        symlink_atomic(target, link)
+
+    def finish(self, listing: Listing, tree: dict[str, dict[str, Any]] | None) -> Path:
+        self.snapshot.mkdir(parents=True, exist_ok=True)
+        revision = listing.repo.revision
+        if revision != self.commit:
+            safe_relpath(revision)
+            ref = join_inside(self.root / "refs", revision)
+            write_text_atomic(ref, self.commit)
+        if tree:
+            write_tree_cache(self.root, self.commit, tree)
+        return self.snapshot

@@ -1,0 +1,77 @@
+"""``--local-dir``: real files, plus the metadata ``hf download --local-dir`` trusts.
+
+For each file hub writes ``<dir>/.cache/huggingface/download/<path>.metadata`` with three
+lines (commit, etag, unix time); it treats the file as up to date when the commit or etag
+matches and ``mtime - 1 <= time``. kuaidi writes the same, so a later ``hf download`` on the
+folder downloads nothing. Partials live beside the metadata as ``<path>.<etag>.kuaidi-part``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from kuaidi.sources.base import Listing, RemoteFile
+from kuaidi.store.atomic import fsync_dir, write_text_atomic
+from kuaidi.store.paths import join_inside
+from kuaidi.store.target import Placement, write_tree_cache
+
+GITIGNORE = "*\n"
+
+
+class LocalDirTarget:
+    """Writes one revision of a repo as plain files under ``root``."""
+
+    def __init__(self, root: Path, commit: str) -> None:
+        self.root = Path(root)
+        self.commit = commit
+        self.meta_root = self.root / ".cache" / "huggingface"
+        self.download = self.meta_root / "download"
+
+    def prepare(self) -> None:
+        self.download.mkdir(parents=True, exist_ok=True)
+        gi = self.meta_root / ".gitignore"
+        if not gi.exists():
+            write_text_atomic(gi, GITIGNORE)
+
+    def placement(self, file: RemoteFile) -> Placement:
+        meta = join_inside(self.download, file.path)
+        return Placement(
+            part=meta.with_name(f"{meta.name}.{file.etag}.kuaidi-part"),
+            journal=meta.with_name(f"{meta.name}.{file.etag}.kuaidi-journal"),
+            lock=meta.with_name(f"{meta.name}.lock"),  # hub's lock for this path
+            final=join_inside(self.root, file.path),
+        )
+
+    def _metadata(self, file: RemoteFile) -> Path:
+        return join_inside(self.download, file.path).with_name(f"{Path(file.path).name}.metadata")
+
+    def is_present(self, file: RemoteFile) -> bool:
+        final = join_inside(self.root, file.path)
+        try:
+            st = final.stat()
+            lines = self._metadata(file).read_text().splitlines()
+            etag, stamp = lines[1].strip(), float(lines[2])
+        except (OSError, IndexError, ValueError):
+            return False
+        return etag == file.etag and st.st_size == file.size and st.st_mtime - 1 <= stamp
+
+    def install(self, file: RemoteFile, part: Path) -> None:
+        final = join_inside(self.root, file.path)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.is_symlink() or final.is_dir():
+            final.unlink()  # never write through a symlink placed in the folder
+        os.replace(part, final)
+        fsync_dir(final.parent)
+        self.link(file)
+
+    def link(self, file: RemoteFile) -> None:
+        # The metadata is written after the file, so its timestamp is >= the file's mtime.
+        write_text_atomic(self._metadata(file), f"{self.commit}\n{file.etag}\n{time.time()}\n")
+
+    def finish(self, listing: Listing, tree: dict[str, dict[str, Any]] | None) -> Path:
+        if tree:
+            write_tree_cache(self.meta_root, self.commit, tree)
+        return self.root

@@ -1,0 +1,336 @@
+"""Run a download plan: a pool of connections shared by every file, resumable and verified.
+
+>>> report = Engine(target, EngineOptions(connections=8)).run(jobs)   # doctest: +SKIP
+>>> report.ok, report.bytes_fetched                                    # doctest: +SKIP
+
+Each worker thread takes work from the :class:`~kuaidi.transfer.scheduler.Scheduler`, streams
+the segment with ``pwrite`` into the blob's partial file, records finished ranges in the journal
+(after fdatasync), and the worker that finishes a file's last segment verifies and installs it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import random
+import threading
+from dataclasses import dataclass, field
+
+import httpx
+from filelock import FileLock, Timeout
+
+from kuaidi.errors import KuaidiError
+from kuaidi.sources.base import RemoteFile
+from kuaidi.store.target import Target
+from kuaidi.transfer.fetch import Expired, FetchError, open_segment
+from kuaidi.transfer.journal import Journal, gaps
+from kuaidi.transfer.progress import Events
+from kuaidi.transfer.retry import Backoff
+from kuaidi.transfer.route import Route
+from kuaidi.transfer.scheduler import FileState, FileTask, Scheduler
+from kuaidi.transfer.segment import Segment
+
+MiB = 1 << 20
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    connections: int = 8
+    stall_timeout: float = 20.0  # no byte for this long → cancel and requeue the range
+    max_retries: int = 8  # consecutive failures without progress before a file fails
+    verify_attempts: int = 3  # full fetches of a file that fails its hash before giving up
+    min_split: int = 1 * MiB  # never steal halves smaller than this
+    chunk: int = 256 * 1024
+    flush_bytes: int = 8 * MiB  # journal progress at least this often per connection
+    backoff: Backoff = field(default_factory=Backoff)
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """One file to deliver and the ordered routes that can serve it."""
+
+    file: RemoteFile
+    routes: list[Route]
+
+
+@dataclass
+class FileOutcome:
+    path: str
+    size: int
+    status: str  # "fetched" | "present" | "failed"
+    bytes_fetched: int = 0
+    retries: int = 0
+    error: str | None = None
+
+
+@dataclass
+class RunReport:
+    files: list[FileOutcome]
+    bytes_fetched: int
+    retries: int
+
+    @property
+    def ok(self) -> bool:
+        return all(f.status != "failed" for f in self.files)
+
+    @property
+    def failed(self) -> list[FileOutcome]:
+        return [f for f in self.files if f.status == "failed"]
+
+
+class Engine:
+    """Deliver files into a :class:`~kuaidi.store.target.Target`."""
+
+    def __init__(self, target: Target, options: EngineOptions, events: Events | None = None):
+        self.target = target
+        self.opts = options
+        self.events = events or Events()
+        self._rng = random.Random(options.seed)
+        self._rng_lock = threading.Lock()
+
+    # -- plan ------------------------------------------------------------------------------
+    def _tasks(self, jobs: list[FileJob]) -> list[FileTask]:
+        by_final: dict[str, FileTask] = {}
+        for job in jobs:
+            placement = self.target.placement(job.file)
+            key = str(placement.final)
+            if key in by_final:
+                by_final[key].files.append(job.file)  # same blob under another path
+            else:
+                by_final[key] = FileTask([job.file], placement, list(job.routes))
+        return list(by_final.values())
+
+    def run(self, jobs: list[FileJob]) -> RunReport:
+        """Fetch every job; raise KuaidiError only for run-wide failures (e.g. disk full)."""
+        tasks = self._tasks(jobs)
+        self.events.start(sum(t.size for t in tasks), 0)
+        sched = Scheduler(tasks, self._activate, min_split=self.opts.min_split)
+        self._sched = sched
+        n = max(1, min(self.opts.connections, 256))
+        threads = [
+            threading.Thread(target=self._worker, name=f"kuaidi-conn-{i}", daemon=True)
+            for i in range(n)
+        ]
+        try:
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        finally:
+            for task in tasks:
+                self._release(task)
+            self.events.close()
+        if sched.abort_error is not None:
+            raise sched.abort_error
+        outcomes = []
+        for t in tasks:
+            status = {FileState.DONE: "fetched", FileState.PRESENT: "present"}.get(
+                t.state, "failed"
+            )
+            error = t.error if status == "failed" else None
+            if status == "failed" and error is None:
+                error = "not completed"
+            for f in t.files:
+                outcomes.append(FileOutcome(f.path, f.size, status, t.fetched, t.retries, error))
+        return RunReport(outcomes, sum(t.fetched for t in tasks), sum(t.retries for t in tasks))
+
+    # -- activation (under the scheduler's lock) -------------------------------------------
+    def _activate(self, task: FileTask) -> str:
+        if self._present(task):
+            return "present"
+        lock = FileLock(str(task.placement.lock), thread_local=False)
+        task.placement.lock.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            return "busy"
+        task.lock = lock
+        # Another process may have installed it while we waited for the lock.
+        if self._present(task):
+            self._release(task)
+            return "present"
+        part, size = task.placement.part, task.size
+        part.parent.mkdir(parents=True, exist_ok=True)
+        existed = part.exists()
+        done = Journal.load(task.placement.journal, size) if existed else []
+        task.fd = os.open(part, os.O_RDWR | os.O_CREAT, 0o644)
+        if os.fstat(task.fd).st_size != size:
+            os.ftruncate(task.fd, size)  # sparse: only journaled ranges count as present
+        task.journal = Journal.open(task.placement.journal, size, fresh=not existed)
+        task.resumed = sum(b - a for a, b in done)
+        self.events.credit(task.resumed)
+        self.events.file_started(task.remote.path)
+        task.segments = [Segment(task, a, b) for a, b in gaps(done, size)]
+        return "active" if task.segments else "complete"
+
+    def _present(self, task: FileTask) -> bool:
+        if not all(self.target.is_present(f) for f in task.files):
+            return False
+        for f in task.files:
+            self.target.link(f)
+        self.events.credit(task.size)
+        return True
+
+    def _release(self, task: FileTask) -> None:
+        if task.journal is not None:
+            task.journal.close()
+            task.journal = None
+        if task.fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(task.fd)
+            task.fd = -1
+        if task.lock is not None:
+            with contextlib.suppress(Exception):
+                task.lock.release()  # type: ignore[attr-defined]
+            task.lock = None
+
+    # -- workers ---------------------------------------------------------------------------
+    def _worker(self) -> None:
+        sched = self._sched
+        while (work := sched.next_work()) is not None:
+            try:
+                if isinstance(work, FileTask):
+                    self._verify(work)
+                else:
+                    self._run_segment(work)
+            except KuaidiError as exc:
+                sched.abort(exc)
+            except Exception as exc:  # a bug must not hang the run: fail that file
+                task = work if isinstance(work, FileTask) else work.file
+                self._fail(task, f"internal error: {type(exc).__name__}: {exc}")
+
+    def _fail(self, task: FileTask, error: str) -> None:
+        self._release(task)
+        self._sched.finish_file(task, FileState.FAILED, error)
+        self.events.file_finished(task.remote.path, False, error)
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        with self._rng_lock:
+            return self.opts.backoff.delay(attempt, retry_after, rng=self._rng)
+
+    def _run_segment(self, seg: Segment) -> None:
+        task = seg.file
+        route = task.routes[0]  # the route ladder will pick per segment
+        before = seg.pos
+        self.events.connection(+1)
+        try:
+            if seg.pos < seg.end:
+                self._stream(seg, route)
+        except FetchError as exc:
+            self._flush(seg)
+            progressed = seg.pos > before
+            seg.failures = 1 if progressed else seg.failures + 1
+            task.retries += 1
+            message = str(exc)
+            if not exc.retryable or seg.failures > self.opts.max_retries:
+                self._fail(
+                    task, f"{message} (after {task.retries} retries)" if exc.retryable else message
+                )
+                return
+            self.events.retry(task.remote.path, message)
+            delay = 0.0 if isinstance(exc, Expired) else self._delay(seg.failures, exc.retry_after)
+            self._sched.requeue(seg, delay)
+            return
+        finally:
+            self.events.connection(-1)
+        self._flush(seg)
+        if seg.cancelled:
+            return
+        if self._sched.segment_done(seg):
+            self._verify(task)
+
+    def _stream(self, seg: Segment, route: Route) -> None:
+        task = seg.file
+        with open_segment(route, seg.pos, seg.end) as (resp, offset):
+            if offset != seg.pos:
+                if task.size > 0 and not task.single_stream:
+                    self.events.retry(task.remote.path, "server ignored Range; one stream")
+                self._sched.go_single_stream(seg)
+            try:
+                for chunk in resp.iter_raw(self.opts.chunk):
+                    if seg.cancelled:
+                        return
+                    take = min(len(chunk), seg.end - seg.pos)
+                    if take > 0:
+                        self._write(task, memoryview(chunk)[:take], seg.pos)
+                        seg.pos += take
+                        task.fetched += take
+                        self.events.bytes(take)
+                    if seg.pos - seg.recorded >= self.opts.flush_bytes:
+                        self._flush(seg)
+                    if seg.pos >= seg.end:
+                        return
+            except httpx.HTTPError as exc:
+                raise FetchError(
+                    f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                ) from exc
+        if seg.pos < seg.end and not seg.cancelled:
+            raise FetchError(f"body ended early at byte {seg.pos} of {seg.end}")
+
+    def _write(self, task: FileTask, data: memoryview, offset: int) -> None:
+        try:
+            while data:
+                n = os.pwrite(task.fd, data, offset)
+                data, offset = data[n:], offset + n
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise KuaidiError(
+                    f"disk full while writing {task.remote.path} into {task.placement.part.parent}",
+                    fix="free space (or choose another --cache-dir/--local-dir) and run the same "
+                    "command again; the partial data is kept and resumes",
+                    exit_code=1,
+                ) from exc
+            raise
+
+    def _flush(self, seg: Segment) -> None:
+        """Make ``[recorded, pos)`` durable, then journal it (never the other way round)."""
+        task = seg.file
+        if seg.pos <= seg.recorded or task.journal is None or task.fd < 0:
+            return
+        try:
+            os.fdatasync(task.fd)
+            task.journal.append(seg.recorded, seg.pos)
+        except (OSError, ValueError):
+            return  # the file was released meanwhile (failed/aborted): progress just isn't kept
+        seg.recorded = seg.pos
+
+    # -- verification ----------------------------------------------------------------------
+    def _verify(self, task: FileTask) -> None:
+        from kuaidi.transfer.verify import check_file
+
+        if task.journal is not None:
+            task.journal.close()
+            task.journal = None
+        if task.fd >= 0:
+            os.fsync(task.fd)
+            os.close(task.fd)
+            task.fd = -1
+        problem = check_file(task.placement.part, task.remote)
+        if problem is None:
+            self.target.install(task.remote, task.placement.part)
+            for other in task.files[1:]:
+                self.target.link(other)
+            with contextlib.suppress(FileNotFoundError):
+                task.placement.journal.unlink()
+            self._release(task)
+            self._sched.finish_file(task, FileState.DONE)
+            self.events.file_finished(task.remote.path, True)
+            return
+        # Mismatch: the bytes cannot be trusted (we cannot tell which range is bad) → refetch.
+        task.verify_failures += 1
+        task.retries += 1
+        self.events.discard(task.size)
+        for p in (task.placement.part, task.placement.journal):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+        if task.verify_failures >= self.opts.verify_attempts:
+            self._fail(task, f"verification failed {task.verify_failures} times: {problem}")
+            return
+        self.events.retry(task.remote.path, f"verification failed ({problem}); fetching again")
+        task.fd = os.open(task.placement.part, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.ftruncate(task.fd, task.size)
+        task.journal = Journal.open(task.placement.journal, task.size, fresh=True)
+        task.single_stream = False
+        self._sched.restart_file(task, [Segment(task, 0, task.size)])

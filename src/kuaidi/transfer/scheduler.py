@@ -1,0 +1,238 @@
+"""The shared pool's brain: which segment a free connection fetches next.
+
+Order of preference for a free connection:
+1. a queued segment whose backoff has passed (retries, resumed gaps, split tails);
+2. a file not started yet (largest first, so a big file is split early and many small files
+   fill the other connections);
+3. work stealing: split the largest in-flight segment and take its upper half;
+4. wait (for a backoff to pass, a lock held by another process, or a segment to finish).
+
+Everything here runs under one condition variable; network and disk I/O happen in the workers.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from kuaidi.sources.base import RemoteFile
+from kuaidi.store.target import Placement
+from kuaidi.transfer.journal import Journal
+from kuaidi.transfer.route import Route
+from kuaidi.transfer.segment import Segment
+
+
+class FileState(enum.Enum):
+    PENDING = "pending"
+    LOCK_WAIT = "lock-wait"  # another process holds the blob lock; re-check later
+    ACTIVE = "active"
+    VERIFYING = "verifying"
+    DONE = "done"  # fetched and verified in this run
+    PRESENT = "present"  # already there, nothing fetched
+    FAILED = "failed"
+
+
+TERMINAL = (FileState.DONE, FileState.PRESENT, FileState.FAILED)
+
+
+@dataclass(eq=False)
+class FileTask:
+    """One blob to deliver (several repo paths may share it) with its runtime state."""
+
+    files: list[RemoteFile]
+    placement: Placement
+    routes: list[Route]
+    state: FileState = FileState.PENDING
+    segments: list[Segment] = field(default_factory=list)
+    fd: int = -1
+    journal: Journal | None = None
+    lock: object | None = None  # filelock.FileLock while held
+    single_stream: bool = False  # the server ignored Range
+    verify_failures: int = 0
+    fetched: int = 0  # bytes received in this run
+    resumed: int = 0  # bytes already on disk from an earlier run
+    retries: int = 0
+    error: str | None = None
+    wait_until: float = 0.0
+
+    @property
+    def remote(self) -> RemoteFile:
+        return self.files[0]
+
+    @property
+    def size(self) -> int:
+        return self.files[0].size
+
+
+# activate(task) -> "active" | "present" | "busy" | "complete"; may raise to fail the file.
+Activate = Callable[[FileTask], str]
+
+
+class Scheduler:
+    """Hands out segments to workers; see the module docstring for the order."""
+
+    def __init__(self, tasks: list[FileTask], activate: Activate, *, min_split: int) -> None:
+        self.tasks = tasks
+        self._pending = sorted(tasks, key=lambda t: -t.size)
+        self._activate = activate
+        self._min_split = min_split
+        self._queue: list[Segment] = []
+        self._cond = threading.Condition()
+        self.abort_error: BaseException | None = None
+        self.lock_poll = 0.2
+
+    # -- workers ---------------------------------------------------------------------------
+    def next_work(self) -> Segment | FileTask | None:
+        """The next segment to fetch, a FileTask to verify, or None when the run is over."""
+        with self._cond:
+            while True:
+                if self.abort_error is not None or all(t.state in TERMINAL for t in self.tasks):
+                    self._cond.notify_all()
+                    return None
+                now = time.monotonic()
+                seg = self._take_queued(now)
+                if seg is not None:
+                    return seg
+                work = self._start_next(now)
+                if work is not None:
+                    return work
+                seg = self._steal()
+                if seg is not None:
+                    return seg
+                self._cond.wait(self._wait_time(now))
+
+    def _take_queued(self, now: float) -> Segment | None:
+        for i, seg in enumerate(self._queue):
+            if seg.not_before <= now:
+                del self._queue[i]
+                seg.active = True
+                return seg
+        return None
+
+    def _start_next(self, now: float) -> Segment | FileTask | None:
+        for task in list(self._pending):
+            if task.state == FileState.LOCK_WAIT and task.wait_until > now:
+                continue
+            self._pending.remove(task)
+            try:
+                outcome = self._activate(task)
+            except Exception as exc:  # the file fails; the run goes on
+                self._fail_locked(task, str(exc))
+                continue
+            if outcome == "present":
+                task.state = FileState.PRESENT
+            elif outcome == "busy":
+                task.state = FileState.LOCK_WAIT
+                task.wait_until = now + self.lock_poll
+                self._pending.append(task)
+            elif outcome == "complete":
+                task.state = FileState.VERIFYING
+                return task
+            else:
+                task.state = FileState.ACTIVE
+                if task.segments:
+                    first, *rest = task.segments
+                    self._queue.extend(rest)
+                    first.active = True
+                    return first
+                task.state = FileState.VERIFYING
+                return task
+        return None
+
+    def _steal(self) -> Segment | None:
+        best: Segment | None = None
+        for task in self.tasks:
+            if task.state != FileState.ACTIVE or task.single_stream:
+                continue
+            for seg in task.segments:
+                if (
+                    seg.active
+                    and not seg.cancelled
+                    and (best is None or seg.remaining > best.remaining)
+                ):
+                    best = seg
+        if best is None:
+            return None
+        tail = best.split(self._min_split)
+        if tail is None:
+            return None
+        best.file.segments.append(tail)
+        tail.active = True
+        return tail
+
+    def _wait_time(self, now: float) -> float:
+        times = [s.not_before - now for s in self._queue]
+        times += [t.wait_until - now for t in self._pending if t.state == FileState.LOCK_WAIT]
+        return max(0.01, min([1.0, *times]))
+
+    # -- reports from workers --------------------------------------------------------------
+    def segment_done(self, seg: Segment) -> bool:
+        """A segment finished; True when its file is now complete (caller verifies it)."""
+        with self._cond:
+            seg.active = False
+            task = seg.file
+            if seg in task.segments:
+                task.segments.remove(seg)
+            self._cond.notify_all()
+            if task.state == FileState.ACTIVE and not task.segments:
+                task.state = FileState.VERIFYING
+                return True
+            return False
+
+    def requeue(self, seg: Segment, delay: float) -> None:
+        """Put a segment back after a failure; it becomes eligible after ``delay`` seconds."""
+        with self._cond:
+            seg.active = False
+            if not seg.cancelled and seg.file.state == FileState.ACTIVE:
+                seg.not_before = time.monotonic() + delay
+                self._queue.append(seg)
+            self._cond.notify_all()
+
+    def go_single_stream(self, seg: Segment) -> None:
+        """The server ignored Range: this segment now fetches the whole file from byte 0."""
+        with self._cond:
+            task = seg.file
+            task.single_stream = True
+            for other in task.segments:
+                if other is not seg:
+                    other.cancelled = True
+            self._queue = [s for s in self._queue if s.file is not task]
+            task.segments = [seg]
+            seg.start = seg.pos = seg.recorded = 0
+            seg.end = task.size
+
+    def restart_file(self, task: FileTask, segments: list[Segment]) -> None:
+        """After a verification failure: fetch the file again from scratch."""
+        with self._cond:
+            task.segments = list(segments)
+            task.state = FileState.ACTIVE
+            self._queue.extend(segments)
+            self._cond.notify_all()
+
+    def finish_file(self, task: FileTask, state: FileState, error: str | None = None) -> None:
+        with self._cond:
+            if state == FileState.FAILED:
+                self._fail_locked(task, error or "failed")
+            else:
+                task.state = state
+            self._cond.notify_all()
+
+    def _fail_locked(self, task: FileTask, error: str) -> None:
+        task.state = FileState.FAILED
+        task.error = error
+        for seg in task.segments:
+            seg.cancelled = True
+        self._queue = [s for s in self._queue if s.file is not task]
+
+    def abort(self, error: BaseException) -> None:
+        """Stop the whole run (e.g. disk full); workers return after their current chunk."""
+        with self._cond:
+            if self.abort_error is None:
+                self.abort_error = error
+            for task in self.tasks:
+                for seg in task.segments:
+                    seg.cancelled = True
+            self._cond.notify_all()

@@ -1,0 +1,54 @@
+"""Segments: byte ranges of one file, fetched by one connection, split for work stealing.
+
+``pos`` advances as bytes are written; ``end`` can shrink while a connection is reading when
+another connection steals the tail (``split``). All mutation happens under the scheduler's lock,
+except ``pos`` which only its owning worker advances.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kuaidi.transfer.scheduler import FileTask
+
+ALIGN = 64 * 1024
+
+
+@dataclass(eq=False)
+class Segment:
+    """``[pos, end)`` still to fetch of a range that started at ``start``."""
+
+    file: FileTask = field(repr=False)
+    start: int
+    end: int
+    pos: int = -1
+    recorded: int = -1  # journal covers [start, recorded)
+    active: bool = False  # a worker is reading it
+    cancelled: bool = False
+    not_before: float = 0.0  # earliest retry time (backoff)
+    failures: int = 0  # consecutive failures without progress
+
+    def __post_init__(self) -> None:
+        if self.pos < 0:
+            self.pos = self.start
+        if self.recorded < 0:
+            self.recorded = self.start
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.end - self.pos)
+
+    def split(self, min_size: int) -> Segment | None:
+        """Give away the upper half of what remains (if both halves stay >= ``min_size``)."""
+        remaining = self.remaining
+        if remaining < 2 * min_size:
+            return None
+        mid = self.pos + remaining // 2
+        mid -= mid % ALIGN  # aligned cuts keep pwrite and the page cache happy
+        if mid - self.pos < min_size or self.end - mid < min_size:
+            return None
+        tail = Segment(self.file, mid, self.end)
+        self.end = mid
+        return tail
