@@ -3,6 +3,7 @@ the shell rc files. Idempotent (``--dry-run`` shows the diffs) and reversible (`
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,14 @@ def options_from(params: dict[str, Any]) -> SetupOptions:
     )
 
 
+def _free(path: Path) -> str:
+    try:
+        st = os.statvfs(path)
+    except OSError:
+        return "does not exist yet"
+    return f"{st.f_bavail * st.f_frsize / 1e9:.1f} GB free"
+
+
 @click.command(name="setup")
 @mirror_options
 @click.option(
@@ -85,7 +94,9 @@ def command(dry_run: bool, do_undo: bool, force: bool, **params: Any) -> int:
         raise KuaidiError("--force only applies to --undo", fix="use kuaidi setup --undo --force")
     the_plan = plan(options_from(params))
     ctx = the_plan.context
-    click.echo(f"platform: {ctx.platform.display}; caches on: {ctx.data_disk or 'defaults'}")
+    disk = ctx.data_disk
+    where = f"{disk} ({_free(disk)})" if disk else "their default places under $HOME"
+    click.echo(f"platform: {ctx.platform.display}; caches on: {where}")
     for warning in the_plan.warnings:
         click.echo(f"note: {warning}")
     if dry_run:
