@@ -202,7 +202,8 @@ class HFServer:
                 headers = {"content-type": "application/json"}
                 if cursor + s.page_size < len(entries):
                     base = "https://huggingface.co" if s.foreign_link else s.endpoint
-                    nxt = f"{base}{parts.path}?recursive=true&expand=false&cursor={cursor + s.page_size}"
+                    query = f"recursive=true&expand=false&cursor={cursor + s.page_size}"
+                    nxt = f"{base}{parts.path}?{query}"
                     headers["link"] = f'<{nxt}>; rel="next"'
                 return send(200, json.dumps(page).encode(), headers)
             return send(404, b"{}")

@@ -97,7 +97,7 @@ def test_include_exclude_anchored(server: HFServer, tmp_path: Path) -> None:
 
 
 def test_gated_needs_token_and_token_stays_on_endpoint(server: HFServer, tmp_path: Path) -> None:
-    with pytest.raises(KuaidiError, match="gated|not found"):
+    with pytest.raises(KuaidiError, match=r"gated|not found"):
         download("org/gated", endpoint=server.endpoint, cache_dir=tmp_path, token=False)
     result = download("org/gated", endpoint=server.endpoint, cache_dir=tmp_path, token=TOKEN)
     assert result.ok
