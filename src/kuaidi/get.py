@@ -13,6 +13,7 @@ the result is where ``from_pretrained`` already looks.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Sequence
@@ -193,6 +194,7 @@ def download(
     connections: int = 8,
     stall_timeout: float = 20.0,
     max_retries: int = 8,
+    journal_every: int | None = None,
     dry_run: bool = False,
     events: Events | None = None,
     client: httpx.Client | None = None,
@@ -248,6 +250,8 @@ def download(
         opts = EngineOptions(
             connections=connections, stall_timeout=stall_timeout, max_retries=max_retries
         )
+        if journal_every is not None:
+            opts = dataclasses.replace(opts, flush_bytes=max(64 * 1024, journal_every))
         report = Engine(target, opts, events or make_progress("quiet")).run(jobs)
         result.path = str(target.finish(listing, listing.tree))
         result.files = report.files

@@ -81,6 +81,11 @@ class Log:
         return any(e.get("auth") == fp for e in self.entries)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # clients dropping connections is the point of several tests
+
+
 class HFServer:
     """``with HFServer([Repo(...)]) as s: s.endpoint`` — endpoint + CDN hosts, faults, logs."""
 
@@ -133,7 +138,7 @@ class HFServer:
                 handler_fn(self, outer)
 
         host = "127.0.0.1" if not hasattr(self, "_api") else "127.0.0.2"
-        srv = ThreadingHTTPServer((host, 0), H)
+        srv = _QuietServer((host, 0), H)
         srv.daemon_threads = True
         threading.Thread(target=srv.serve_forever, daemon=True).start()
         return srv

@@ -55,6 +55,12 @@ from kuaidi.transfer.progress import make_progress
     show_default=True,
     help="Seconds without a byte before a connection is dropped and its range requeued.",
 )
+@click.option(
+    "--journal-every",
+    type=click.IntRange(65536),
+    hidden=True,
+    help="Bytes between resume-journal records per connection (tests).",
+)
 @click.option("--dry-run", is_flag=True, help="List files and total size; download nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
@@ -71,6 +77,7 @@ def command(
     token: str | None,
     connections: int,
     stall_timeout: float,
+    journal_every: int | None,
     dry_run: bool,
     as_json: bool,
     quiet: bool,
@@ -91,6 +98,7 @@ def command(
         token=token,
         connections=connections,
         stall_timeout=stall_timeout,
+        journal_every=journal_every,
         dry_run=dry_run,
         events=make_progress(mode),
     )

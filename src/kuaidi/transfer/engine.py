@@ -42,7 +42,7 @@ class EngineOptions:
     verify_attempts: int = 3  # full fetches of a file that fails its hash before giving up
     min_split: int = 1 * MiB  # never steal halves smaller than this
     chunk: int = 256 * 1024
-    flush_bytes: int = 8 * MiB  # journal progress at least this often per connection
+    flush_bytes: int = 4 * MiB  # journal progress at least this often per connection
     backoff: Backoff = field(default_factory=Backoff)
     seed: int | None = None
 
@@ -116,8 +116,14 @@ class Engine:
         try:
             for t in threads:
                 t.start()
-            for t in threads:
-                t.join()
+            try:
+                for t in threads:
+                    t.join()
+            except BaseException as exc:  # Ctrl-C: let workers journal their progress first
+                sched.abort(exc)
+                for t in threads:
+                    t.join(timeout=5)
+                raise
         finally:
             for task in tasks:
                 self._release(task)
@@ -218,6 +224,9 @@ class Engine:
         try:
             if seg.pos < seg.end:
                 self._stream(seg, route)
+        except KuaidiError:
+            self._flush(seg)  # keep what reached the disk (disk full): the rerun resumes it
+            raise
         except FetchError as exc:
             self._flush(seg)
             progressed = seg.pos > before
@@ -244,10 +253,11 @@ class Engine:
     def _stream(self, seg: Segment, route: Route) -> None:
         task = seg.file
         with open_segment(route, seg.pos, seg.end) as (resp, offset):
-            if offset != seg.pos:
-                if task.size > 0 and not task.single_stream:
-                    self.events.retry(task.remote.path, "server ignored Range; one stream")
-                self._sched.go_single_stream(seg)
+            if resp.status_code == 200:
+                # The server ignores Range: one stream from byte 0 for this file, no stealing.
+                task.single_stream = True
+                if offset != seg.pos or seg.end != task.size:
+                    self._sched.go_single_stream(seg)
             try:
                 for chunk in resp.iter_raw(self.opts.chunk):
                     if seg.cancelled:
