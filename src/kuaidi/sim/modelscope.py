@@ -41,6 +41,13 @@ from kuaidi.sim.content import Repo, RepoFile
 from kuaidi.sim.faults import Faults, status
 from kuaidi.sim.server import App, Host, Request, Response, json_response, serve_file
 
+# Merged into every sim profile by kuaidi.sim.profiles: large LFS files go to an OSS-like CDN,
+# as on live ModelScope; small files are served by the hub itself.
+MODELSCOPE_HOSTS: dict[str, dict[str, Any]] = {
+    "modelscope": {"options": {"redirect_lfs_to": "modelscope-cdn", "redirect_min_size": 4 << 20}},
+    "modelscope-cdn": {"protocol": "cdn", "options": {"url_ttl": 3600}},
+}
+
 _TYPES = {"models": "model", "datasets": "dataset"}
 
 

@@ -43,6 +43,24 @@ from kuaidi.sim import pypi_simple as simple
 from kuaidi.sim.server import App, Host, Request, Response, json_response, serve_file
 from kuaidi.sim.wheels import DEFAULT_BLOB_SIZE, Wheel, WheelIndex, demo_index, normalize
 
+# Hosts this module adds to every sim profile (merged by kuaidi.sim.profiles; tests override).
+# "pypi-tuna", "pypi-aliyun" and "pypi-slow" come from the core's profiles as plain mirrors.
+PYPI_HOSTS: dict[str, dict[str, Any]] = {
+    "pypi-tuna": {"options": {"status_json": {"synced_ago": 300, "status": "success"}}},
+    # USTC's PyPI is a cache: misses are 302-redirected to TUNA (ustclug/discussions#506).
+    "pypi-ustc": {"options": {"redirect_files_to": "pypi-tuna"}},
+    # A mirror whose sync broke a while ago: the newest version of everything is missing.
+    "pypi-stale": {
+        "options": {
+            "simple_path": "/pypi/web/simple",
+            "stale_versions": 1,
+            "status_json": {"synced_ago": 3 * 86400, "status": "failed"},
+        }
+    },
+    # Campus Wi-Fi before login: every URL is a 200 HTML login page.
+    "pypi-portal": {"options": {"answer_html_garbage": True}},
+}
+
 
 def _redirect(location: str, status: int = 301) -> Response:
     return Response(status, [("Location", location), ("Content-Type", "text/plain")], b"")
