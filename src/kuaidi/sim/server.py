@@ -1,0 +1,453 @@
+"""The sim's HTTP core: one threaded server per simulated host, protocol apps plugged on top.
+
+Layers stay separate so the same core can later serve a LAN mirror:
+
+* **protocol** — an ``App``: a plain function ``Request -> Response`` (``kuaidi.sim.hf``,
+  ``kuaidi.sim.modelscope``, ``kuaidi.sim.pypi``, ``kuaidi.sim.cdn``);
+* **content** — files on disk the app points at with :class:`FileBody` (``kuaidi.sim.content``);
+* **faults** — applied here, around the app, per host (``kuaidi.sim.faults``).
+
+A minimal app::
+
+    def app(req: Request) -> Response:
+        if req.path == "/hello":
+            return json_response({"hello": req.query.get("name", ["world"])[0]})
+        return Response(404)
+
+    host = Host("demo", app=app); host.start(); print(host.base_url); host.stop()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import socket
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from kuaidi.errors import KuaidiError
+from kuaidi.sim.faults import BODY_KINDS, PRE_KINDS, FaultRule, Faults, TokenBucket
+from kuaidi.sim.log import LogEntry, RequestLog, redact_headers
+from kuaidi.sim.wire import BodyAbort, BodySender, FileBody, set_rst_on_close
+
+if TYPE_CHECKING:
+    from kuaidi.sim import Sim
+
+__all__ = [
+    "App",
+    "FileBody",
+    "Host",
+    "Request",
+    "Response",
+    "json_response",
+    "serve_file",
+]
+
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass
+class Request:
+    """What a protocol app receives. ``path`` is percent-decoded and has no query."""
+
+    method: str
+    path: str
+    raw_path: str  # as received, with the query
+    query: dict[str, list[str]]
+    headers: Message  # case-insensitive .get()
+    body: bytes
+    host: Host
+    client: tuple[str, int]
+    range_mode: str | None = None  # set by an ignore_range fault; serve_file obeys it
+
+    @property
+    def raw_segments(self) -> list[str]:
+        """The path split on ``/`` BEFORE decoding (so ``refs%2Fpr%2F1`` stays one segment),
+        each segment then decoded."""
+        return [unquote(s) for s in urlsplit(self.raw_path).path.split("/")[1:]]
+
+    def arg(self, name: str, default: str | None = None) -> str | None:
+        """First value of query parameter ``name``."""
+        values = self.query.get(name)
+        return values[0] if values else default
+
+    def bearer(self) -> str | None:
+        """The token of an ``Authorization: Bearer <token>`` header, if any."""
+        auth = self.headers.get("Authorization") or ""
+        scheme, _, token = auth.partition(" ")
+        return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+@dataclass
+class Response:
+    """What an app returns. ``Content-Length`` is added from the body unless the app set it."""
+
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes | FileBody | None = None
+
+    def header(self, name: str) -> str | None:
+        lname = name.lower()
+        return next((v for k, v in self.headers if k.lower() == lname), None)
+
+
+App = Callable[[Request], Response]
+
+
+def json_response(obj: Any, status: int = 200, headers: Iterable[tuple[str, str]] = ()) -> Response:
+    """``obj`` as a JSON body with ``Content-Type: application/json``."""
+    body = json.dumps(obj, separators=(",", ":")).encode()
+    return Response(status, [("Content-Type", "application/json; charset=utf-8"), *headers], body)
+
+
+def text_response(
+    text: str, status: int = 200, headers: Iterable[tuple[str, str]] = ()
+) -> Response:
+    """``text`` as a plain-text body."""
+    return Response(
+        status, [("Content-Type", "text/plain; charset=utf-8"), *headers], text.encode()
+    )
+
+
+def _parse_range(value: str, size: int) -> tuple[int, int] | str | None:
+    """(first, last) of a single ``bytes=`` range; None if absent/malformed/multi (serve 200);
+    "unsatisfiable" if it starts past the end."""
+    unit, _, spec = value.partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec:
+        return None
+    first_s, dash, last_s = spec.strip().partition("-")
+    if not dash:
+        return None
+    try:
+        if first_s == "":  # suffix range: the last N bytes
+            n = int(last_s)
+            if n <= 0:
+                return "unsatisfiable"
+            return (max(0, size - n), size - 1) if size else "unsatisfiable"
+        first = int(first_s)
+        last = int(last_s) if last_s else size - 1
+    except ValueError:
+        return None
+    if last < first:
+        return None
+    if first >= size:
+        return "unsatisfiable"
+    return first, min(last, size - 1)
+
+
+def serve_file(
+    req: Request,
+    path: Path,
+    size: int,
+    headers: Iterable[tuple[str, str]] = (),
+    *,
+    range_mode: str = "honour",
+) -> Response:
+    """Serve ``path`` (``size`` bytes), honouring Range like a CDN.
+
+    * no Range → 200 with the whole file; one satisfiable range → 206 + ``Content-Range``;
+    * a range starting past the end → 416 with ``Content-Range: bytes */size``;
+    * ``range_mode="ignore"`` → 200 full body even for a ranged GET;
+    * ``range_mode="200-with-content-range"`` → status 200 but the ranged body and a correct
+      ``Content-Range`` (live ModelScope does this).
+
+    HEAD gets the same headers; the server core drops the body. An ``ignore_range`` fault on
+    the host overrides ``range_mode`` via ``req.range_mode``.
+    """
+    mode = req.range_mode or range_mode
+    base = [*headers]
+    if mode == "honour":
+        base.append(("Accept-Ranges", "bytes"))
+    raw = req.headers.get("Range")
+    parsed = _parse_range(raw, size) if raw and mode != "ignore" else None
+    if parsed == "unsatisfiable":
+        return Response(416, [*base, ("Content-Range", f"bytes */{size}")], b"")
+    if parsed is None:
+        return Response(200, base, FileBody(path, 0, size))
+    first, last = parsed  # type: ignore[misc]
+    crange = ("Content-Range", f"bytes {first}-{last}/{size}")
+    code = 206 if mode == "honour" else 200
+    return Response(code, [*base, crange], FileBody(path, first, last - first + 1))
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], host: Host) -> None:
+        self.host = host
+        self.connections: set[socket.socket] = set()
+        self.conn_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        host = self.host
+        if host.allowed_peers is None or client_address[0] in host.allowed_peers:
+            return True
+        # The wall: accept, then RST. Closing here (no makefile refs yet) really sends the RST;
+        # socketserver's later shutdown() on the closed socket fails quietly.
+        set_rst_on_close(request)
+        request.close()
+        host.log.add(
+            LogEntry(
+                host.name,
+                "CONNECT",
+                "",
+                {},
+                [],
+                0,
+                0,
+                None,
+                client_address,
+                time.time(),
+                0.0,
+                outcome="refused",
+            )
+        )
+        return False
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.conn_lock:
+            self.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.conn_lock:
+            self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # clients hanging up mid-response are normal here
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "kuaidi-sim"
+    timeout = 120  # idle keep-alive connections
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    do_HEAD = do_POST = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = do_GET
+
+    def finish(self) -> None:
+        super().finish()
+        if getattr(self, "_rst", False):
+            self.connection.close()  # last reference: SO_LINGER 0 makes this an RST
+
+    def _dispatch(self) -> None:
+        host = self.server.host
+        started = time.time()
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        split = urlsplit(self.path)
+        req = Request(
+            method=self.command,
+            path=unquote(split.path),
+            raw_path=self.path,
+            query=parse_qs(split.query, keep_blank_values=True),
+            headers=self.headers,
+            body=body,
+            host=host,
+            client=self.client_address,
+        )
+        range_header = self.headers.get("Range")
+        fired: list[FaultRule] = []
+        resp = None
+        pre = host.faults.decide(PRE_KINDS, req.method, req.path, range_header)
+        fired += pre
+        delay = host.latency + sum(r.seconds or 0.0 for r in pre if r.kind == "latency")
+        if delay > 0:
+            host.stopping.wait(delay)
+        for rule in pre:
+            if rule.kind == "status" and resp is None:
+                resp = _status_response(rule)
+            elif rule.kind == "expire" and resp is None:
+                resp = expired_response()
+            elif rule.kind == "ignore_range":
+                req.range_mode = rule.mode
+        if resp is None:
+            try:
+                resp = host.app(req)
+            except KuaidiError as exc:
+                resp = text_response(exc.one_line() + "\n", 500)
+            except Exception:
+                resp = text_response(traceback.format_exc(), 500)
+        sent, outcome = self._write(host, req, resp, range_header, fired)
+        host.log.add(
+            LogEntry(
+                host=host.name,
+                method=req.method,
+                path=req.path,
+                query=req.query,
+                headers=redact_headers(list(self.headers.items())),
+                status=resp.status,
+                bytes_sent=sent,
+                range=range_header,
+                client=self.client_address,
+                started=started,
+                duration=time.time() - started,
+                faults=tuple(r.kind for r in fired),
+                outcome=outcome,
+            )
+        )
+
+    def _write(
+        self,
+        host: Host,
+        req: Request,
+        resp: Response,
+        range_header: str | None,
+        fired: list[FaultRule],
+    ) -> tuple[int, str]:
+        body = resp.body
+        size = 0 if body is None else len(body) if isinstance(body, bytes) else body.length
+        self.send_response(resp.status)
+        for key, value in resp.headers:
+            self.send_header(key, value)
+        if resp.header("Content-Length") is None:
+            self.send_header("Content-Length", str(size))
+        self.end_headers()
+        if req.method == "HEAD" or not size:
+            return 0, "ok"
+
+        def eligible(rule: FaultRule) -> bool:
+            if rule.kind == "corrupt":
+                base = body.offset if isinstance(body, FileBody) else 0
+                return base <= rule.offset < base + size
+            return rule.after < size
+
+        cuts = host.faults.decide(BODY_KINDS, req.method, req.path, range_header, eligible)
+        fired += cuts
+        buckets = [b for b in (host.new_conn_bucket(), host.total_bucket) if b is not None]
+        sender = BodySender(self.connection, buckets=buckets, cuts=cuts, stop=host.stopping)
+        try:
+            return sender.send(body), "ok"  # type: ignore[arg-type]
+        except BodyAbort as abort:
+            self.close_connection = True
+            if abort.outcome == "reset":
+                self._rst = True
+            return abort.sent, abort.outcome
+
+
+def _status_response(rule: FaultRule) -> Response:
+    headers = [("X-Error-Message", f"kuaidi-sim fault: HTTP {rule.status}")]
+    if rule.retry_after is not None:
+        headers.append(("Retry-After", str(rule.retry_after)))
+    if rule.status == 429:
+        headers.append(("RateLimit", f'"api";r=0;t={rule.retry_after or 1}'))
+    return text_response(f"simulated HTTP {rule.status}\n", rule.status, headers)
+
+
+def expired_response() -> Response:
+    """What S3/OSS-style CDNs answer for an expired signed URL."""
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+        "<Message>Request has expired</Message></Error>\n"
+    )
+    return Response(403, [("Content-Type", "application/xml")], body.encode())
+
+
+class Host:
+    """One simulated host: a name, a loopback server, an app, its faults and its log.
+
+    ``conn_rate``/``total_rate`` are bytes per second per connection / across all connections;
+    ``latency`` is waited before each response (≈ one RTT); ``allowed_peers`` (if set) is the
+    wall: connections from other source addresses are accepted and reset.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        app: App | None = None,
+        protocol: str = "",
+        options: dict[str, Any] | None = None,
+        faults: Faults | None = None,
+        conn_rate: float | None = None,
+        total_rate: float | None = None,
+        latency: float = 0.0,
+        allowed_peers: Iterable[str] | None = None,
+        sim: Sim | None = None,
+    ) -> None:
+        self.name = name
+        self.app: App = app or (lambda req: Response(404))
+        self.protocol = protocol
+        self.options: dict[str, Any] = dict(options or {})
+        self.faults = faults or Faults(host=name)
+        self.conn_rate = conn_rate
+        self.total_bucket = TokenBucket(total_rate) if total_rate else None
+        self.latency = latency
+        self.allowed_peers = frozenset(allowed_peers) if allowed_peers is not None else None
+        self.sim = sim
+        self.log = RequestLog(name)
+        self.stopping = threading.Event()
+        self.port = 0
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT`` (no trailing slash)."""
+        return f"http://{LOOPBACK}:{self.port}"
+
+    @property
+    def bytes_sent(self) -> int:
+        """Body bytes this host has sent so far (per path: ``host.log.bytes_sent(glob)``)."""
+        return self.log.bytes_sent()
+
+    def new_conn_bucket(self) -> TokenBucket | None:
+        return TokenBucket(self.conn_rate) if self.conn_rate else None
+
+    def start(self, port: int = 0) -> None:
+        """Bind ``127.0.0.1:port`` (0 = a free port) and serve in a daemon thread."""
+        try:
+            self._server = _Server((LOOPBACK, port), self)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise KuaidiError(
+                    f"port {port} is already in use (sim host {self.name!r})",
+                    fix="pick another --port base, or stop whatever listens there",
+                ) from exc
+            raise
+        self.port = self._server.server_address[1]
+        self.stopping.clear()
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name=f"sim-{self.name}",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop accepting, wake stalled responses, and close open connections."""
+        self.stopping.set()
+        server = self._server
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        with server.conn_lock:
+            conns = list(server.connections)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
