@@ -104,6 +104,7 @@ class HFServer:
         self.foreign_link = foreign_link
         self.url_ttl = url_ttl
         self.rate = rate  # bytes/s per connection (None = unthrottled)
+        self.link_loop = False  # page 2 says "next" = page 2 (a looping cursor)
         self.faults: list[Fault] = []
         self.fault_lock = threading.Lock()
         self.api_log, self.cdn_log = Log(), Log()
@@ -207,7 +208,8 @@ class HFServer:
                 headers = {"content-type": "application/json"}
                 if cursor + s.page_size < len(entries):
                     base = "https://huggingface.co" if s.foreign_link else s.endpoint
-                    query = f"recursive=true&expand=false&cursor={cursor + s.page_size}"
+                    nxt_cursor = s.page_size if s.link_loop else cursor + s.page_size
+                    query = f"recursive=true&expand=false&cursor={nxt_cursor}"
                     nxt = f"{base}{parts.path}?{query}"
                     headers["link"] = f'<{nxt}>; rel="next"'
                 return send(200, json.dumps(page).encode(), headers)
