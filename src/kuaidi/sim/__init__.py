@@ -93,6 +93,7 @@ class Sim:
         self.catalog = catalog or Catalog(
             cache_dir, DEFAULT_REPOS if repos is None else list(repos)
         )
+        self.root = self.catalog.cache_dir  # where generated content lives (apps may use it)
         self.port_base = port_base
         self.hosts: dict[str, Host] = {}
         for name, spec in specs.items():
@@ -169,7 +170,8 @@ class Sim:
         if "modelscope" in self.hosts:
             env["MODELSCOPE_ENDPOINT"] = self.url("modelscope")
         if "pypi-tuna" in self.hosts:
-            index = self.url("pypi-tuna") + "/simple/"
+            simple = self.hosts["pypi-tuna"].options.get("simple_path", "/simple")
+            index = self.url("pypi-tuna") + simple.rstrip("/") + "/"
             env["PIP_INDEX_URL"] = index
             env["UV_DEFAULT_INDEX"] = index
         return env

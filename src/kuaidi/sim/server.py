@@ -202,7 +202,7 @@ class _Server(ThreadingHTTPServer):
         host.log.add(
             LogEntry(
                 host.name,
-                "CONNECT",
+                "-",
                 "",
                 {},
                 [],
