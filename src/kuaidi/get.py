@@ -253,6 +253,13 @@ def download(
         if journal_every is not None:
             opts = dataclasses.replace(opts, flush_bytes=max(64 * 1024, journal_every))
         report = Engine(target, opts, events or make_progress("quiet")).run(jobs)
+        gated = [f for f in report.failed if "GatedRepo" in (f.error or "")]
+        if gated and len(gated) == len(report.files):
+            raise KuaidiError(
+                f"{repo.repo_id} is gated: the endpoint refused its files "
+                f"({'no token sent' if tok is None else 'the token has no access'})",
+                fix="accept the licence on the Hub, then pass --token or set HF_TOKEN",
+            )
         result.path = str(target.finish(listing, listing.tree))
         result.files = report.files
         result.bytes_fetched = report.bytes_fetched

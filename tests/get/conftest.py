@@ -77,3 +77,41 @@ def read_tree(root: Path) -> dict[str, bytes]:
         if p.is_file() and ".cache" not in p.relative_to(root).parts:
             out[p.relative_to(root).as_posix()] = p.read_bytes()
     return out
+
+
+# -- the sim (kuaidi.sim): the acceptance tests run against it ------------------------------
+BIG_SPEC = "config.json:1KB,model.safetensors:3000000B,small.bin:300KB"
+
+
+@pytest.fixture(scope="session")
+def sim_catalog(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from kuaidi.sim.content import DEFAULT_REPOS, Catalog, RepoSpec
+
+    specs = [*DEFAULT_REPOS, RepoSpec("kuaidi-test/big", BIG_SPEC, seed=5, revisions=1)]
+    return Catalog(tmp_path_factory.mktemp("sim-content"), specs)
+
+
+@pytest.fixture
+def make_sim(sim_catalog):  # type: ignore[no-untyped-def]
+    """``make_sim(profile="clean", **Sim kwargs)`` → a started Sim, stopped after the test."""
+    from kuaidi.sim import Sim
+
+    started = []
+
+    def make(profile: str = "clean", **kw: object) -> Sim:
+        kw.setdefault("hosts", ["hf-mirror", "hf-cdn"])
+        sim = Sim(profile, catalog=sim_catalog, **kw).start()  # type: ignore[arg-type]
+        started.append(sim)
+        return sim
+
+    yield make
+    for sim in started:
+        sim.stop()
+
+
+def expected(
+    sim, repo_id: str, revision: str = "main", repo_type: str = "model"
+) -> dict[str, bytes]:  # type: ignore[no-untyped-def]
+    """The catalog's bytes for a revision: what every download must equal."""
+    commit = sim.catalog.get(repo_type, repo_id).resolve(revision)
+    return {p: f.blob_path.read_bytes() for p, f in commit.files.items()}
