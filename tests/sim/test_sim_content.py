@@ -83,7 +83,7 @@ def test_generated_files_are_valid_json_and_safetensors(tmp_path):
     data = files["model.safetensors"].blob_path.read_bytes()
     n = int.from_bytes(data[:8], "little")
     header = json.loads(data[8 : 8 + n])
-    start, end = header["weight"]["data_offsets"]
+    _start, end = header["weight"]["data_offsets"]
     assert 8 + n + end == len(data) == files["model.safetensors"].size
     assert files["model.safetensors"].lfs and not files["config.json"].lfs
     assert files[".gitattributes"].blob_path.read_bytes().startswith(b"*.")

@@ -137,10 +137,10 @@ def _parse_range(value: str, size: int) -> tuple[int, int] | str | None:
         last = int(last_s) if last_s else size - 1
     except ValueError:
         return None
-    if last < first:
-        return None
     if first >= size:
         return "unsatisfiable"
+    if last < first:
+        return None
     return first, min(last, size - 1)
 
 

@@ -1,0 +1,152 @@
+"""The HTTP core: Range semantics, HEAD, keep-alive, the wall, the request log, bad input."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+
+import pytest
+
+from kuaidi.errors import KuaidiError
+from kuaidi.sim import Sim
+from kuaidi.sim.cdn import signed_url
+from kuaidi.sim.server import Host, Response, json_response
+
+from .sim_raw_client import raw_get
+
+TINY = "kuaidi-sim/tiny-model"
+
+
+@pytest.fixture
+def cdn(sim_factory):
+    sim = sim_factory(hosts=["hf-cdn", "hf-mirror"])
+    f = sim.catalog.get("model", TINY).head.files["model.safetensors"]
+    return sim, f, signed_url(sim.hosts["hf-cdn"], f.sha256, f.path)
+
+
+def test_range_semantics(cdn):
+    _, f, url = cdn
+    data = f.blob_path.read_bytes()
+    full = raw_get(url)
+    assert full.status == 200 and full.body == data and full.headers["accept-ranges"] == "bytes"
+    part = raw_get(url, {"Range": "bytes=10-19"})
+    assert part.status == 206 and part.body == data[10:20]
+    assert part.headers["content-range"] == f"bytes 10-19/{f.size}"
+    tail = raw_get(url, {"Range": "bytes=-16"})
+    assert tail.status == 206 and tail.body == data[-16:]
+    open_end = raw_get(url, {"Range": f"bytes={f.size - 5}-"})
+    assert open_end.body == data[-5:]
+    past = raw_get(url, {"Range": f"bytes={f.size}-"})
+    assert past.status == 416 and past.headers["content-range"] == f"bytes */{f.size}"
+    multi = raw_get(url, {"Range": "bytes=0-1,5-6"})
+    assert multi.status == 200 and multi.body == data
+
+
+def test_head_has_length_and_no_body(cdn):
+    _, f, url = cdn
+    head = raw_get(url, method="HEAD")
+    assert head.status == 200 and head.headers["content-length"] == str(f.size)
+    assert head.body == b""
+
+
+def test_keep_alive_serves_several_requests_on_one_connection(cdn):
+    sim, _, _ = cdn
+    conn = http.client.HTTPConnection("127.0.0.1", sim.hosts["hf-mirror"].port, timeout=5)
+    try:
+        for _ in range(3):
+            conn.request("GET", f"/api/models/{TINY}")
+            resp = conn.getresponse()
+            assert resp.status == 200 and resp.read()
+    finally:
+        conn.close()
+
+
+def test_log_redacts_tokens_but_can_answer_saw_token(cdn):
+    sim, _, _ = cdn
+    token = "hf_secret_value_123"
+    raw_get(sim.url("hf-mirror") + f"/api/models/{TINY}", {"Authorization": f"Bearer {token}"})
+    raw_get(sim.url("hf-mirror") + "/x", {"Cookie": f"a=1; m_session_id={token}"})
+    log = sim.log("hf-mirror")
+    assert token not in log.dump() and all(token not in str(e) for e in log)
+    assert log.requests(f"/api/models/{TINY}")[0].header("authorization").startswith("fp:")
+    assert log.saw_token(token)
+    assert not log.saw_token("hf_other")
+    assert not sim.log("hf-cdn").saw_token(token)
+    assert log.bytes_sent(f"/api/models/{TINY}") > 0
+
+
+def test_wall_refuses_direct_connections(sim_factory):
+    sim = sim_factory("wall", hosts=["origin"])
+    with pytest.raises((ConnectionResetError, http.client.RemoteDisconnected)):
+        conn = http.client.HTTPConnection("127.0.0.1", sim.hosts["origin"].port, timeout=5)
+        conn.request("GET", f"/api/models/{TINY}")
+        conn.getresponse()
+    entries = sim.log("origin").entries
+    assert entries and all(e.outcome == "refused" for e in entries)
+    # the proxy egress address gets through
+    with socket.create_connection(
+        ("127.0.0.1", sim.hosts["origin"].port), source_address=("127.0.0.9", 0), timeout=5
+    ) as s:
+        s.sendall(
+            f"GET /api/models/{TINY} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+        )
+        assert s.recv(12).startswith(b"HTTP/1.1 200")
+
+
+def test_port_in_use_names_the_port():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        host = Host("x", app=lambda req: Response(200))
+        with pytest.raises(KuaidiError, match=f"port {port} is already in use"):
+            host.start(port)
+
+
+def test_unknown_profile_and_host_are_clear_errors(tmp_path):
+    with pytest.raises(KuaidiError, match="unknown sim profile 'cnlink'") as info:
+        Sim("cnlink", cache_dir=tmp_path)
+    assert "cn-link" in str(info.value)
+    with pytest.raises(KuaidiError, match="unknown sim host"):
+        Sim("clean", cache_dir=tmp_path, faults={"nope": []})
+    with pytest.raises(KuaidiError, match="unknown host setting"):
+        Sim("clean", cache_dir=tmp_path, overrides={"hf-mirror": {"speed": 1}})
+
+
+def test_a_new_host_and_a_plain_app(sim_factory):
+    sim = sim_factory(hosts=["hf-mirror"], overrides={"lan": {"protocol": "hf", "options": {}}})
+    assert "lan" not in sim.hosts  # hosts= limits what starts
+    sim2 = sim_factory(overrides={"lan-mirror": {"protocol": "hf"}})
+    assert raw_get(sim2.url("lan-mirror") + f"/api/models/{TINY}").status == 200
+
+    host = Host("hello", app=lambda req: json_response({"q": req.arg("name"), "p": req.path}))
+    host.start()
+    try:
+        got = raw_get(host.base_url + "/a%20b?name=x")
+        assert got.status == 200 and b'"q":"x"' in got.body and b'"p":"/a b"' in got.body
+    finally:
+        host.stop()
+
+
+def test_app_exception_becomes_500_and_is_logged():
+    def boom(req):
+        raise RuntimeError("kaput")
+
+    host = Host("boom", app=boom)
+    host.start()
+    try:
+        got = raw_get(host.base_url + "/")
+        assert got.status == 500 and b"kaput" in got.body
+        assert host.log.entries[0].status == 500
+    finally:
+        host.stop()
+
+
+def test_env_points_tools_at_the_sim(sim):
+    env = sim.env()
+    assert env["HF_ENDPOINT"] == sim.url("hf-mirror")
+    assert env["HF_HUB_DISABLE_XET"] == "1"
+    if "modelscope" in sim.hosts:
+        assert env["MODELSCOPE_ENDPOINT"] == sim.url("modelscope")
+    if "pypi-tuna" in sim.hosts:
+        assert env["PIP_INDEX_URL"].startswith(sim.url("pypi-tuna"))
