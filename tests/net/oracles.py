@@ -1,0 +1,86 @@
+"""Ask the real client libraries where they would send a URL (the ground truth for noproxy.py).
+
+Each oracle sets ``os.environ`` for the call only — run it in a subprocess (``python -m
+tests.net.oracles FAMILY < cases.json``) so the test process's environment is never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+
+def _requests(module_name: str, url: str) -> str | None:
+    utils = __import__(f"{module_name}.utils", fromlist=["utils"])
+    proxies = utils.get_environ_proxies(url, no_proxy=None)
+    return utils.select_proxy(url, proxies)
+
+
+def _httpx(module_name: str, url: str) -> str | None:
+    module = __import__(module_name)
+    try:
+        client = module.Client(trust_env=True)
+    except Exception as exc:  # the client refuses the environment outright
+        return f"ERROR {type(exc).__name__}"
+    transport = client._transport_for_url(module.URL(url))
+    if transport is client._transport:
+        return None
+    proxy = transport._pool._proxy_url  # httpcore.HTTPProxy
+    return f"{proxy.scheme.decode()}://{proxy.host.decode()}:{proxy.port}"
+
+
+def answer(family: str, cases: list[dict]) -> list[str | None]:
+    out: list[str | None] = []
+    saved = dict(os.environ)
+    try:
+        for case in cases:
+            os.environ.clear()
+            os.environ.update(case["env"])
+            if family == "requests":
+                out.append(_requests("pip._vendor.requests", case["url"]))
+            elif family == "requests-new":
+                out.append(_requests("requests", case["url"]))
+            else:
+                out.append(_httpx(family, case["url"]))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return out
+
+
+if __name__ == "__main__":
+    family = sys.argv[1]
+    json.dump(answer(family, json.load(sys.stdin)), sys.stdout)
+
+
+def curl(url: str, env: dict[str, str], curl_path: str = "curl") -> str | None:
+    """Where the real curl connects for ``url``: the proxy URL from ``env``, or None (direct).
+
+    Every host name is pinned to 127.0.0.1 with ``--resolve`` and every port is closed, so
+    nothing leaves loopback: curl's verbose "Trying A:P" line names the peer it chose.
+    """
+    import subprocess
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    args = [curl_path, "-sv", "--max-time", "5", "--noproxy-unset-dummy"][:4]
+    if parts.hostname and not parts.hostname.replace(".", "").isdigit() and ":" not in parts.hostname:
+        args += ["--resolve", f"{parts.hostname}:{port}:127.0.0.1"]
+    run = subprocess.run(
+        [*args, url],
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env},
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    for line in run.stderr.splitlines():
+        if "Trying " in line:
+            peer = line.split("Trying ", 1)[1].rstrip(".")
+            proxies = {v for k, v in env.items() if k.lower().endswith("_proxy") and "://" in v}
+            for proxy in proxies:
+                if urlsplit(proxy).netloc == peer:
+                    return proxy
+            return None
+    raise AssertionError(f"curl did not try to connect for {url}: {run.stderr[-500:]}")
