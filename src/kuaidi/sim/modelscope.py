@@ -23,7 +23,9 @@ Host options:
     ``"200-with-content-range"`` is live ModelScope's answer to Range (also a core fault:
     ``ignore_range(mode=…)``); ``"ignore"`` sends the whole file with 200.
 ``redirect_lfs_to: <cdn host name>`` and ``redirect_min_size`` (0)
-    LFS files of at least that size answer 302 to a signed CDN URL with ``X-Linked-ETag``.
+    LFS files of at least that size answer 302 to a signed CDN URL with ``X-Linked-ETag`` (if
+    that host runs in this sim; otherwise the hub serves them). The default profile sends LFS
+    files of 4 MiB and more to ``modelscope-cdn``.
 ``empty_bodies: {"path": glob, "rate": r, "times": n}`` (or ``true``)
     Answer file downloads with 200 and an empty body (modelscope#968), decided deterministically
     from the sim seed like every fault; :attr:`ModelScopeHub.empty_fired` counts them.
@@ -34,6 +36,7 @@ from __future__ import annotations
 import json
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
+from urllib.parse import quote
 
 from kuaidi.sim import modelscope_api as api
 from kuaidi.sim.cdn import signed_url
@@ -235,25 +238,31 @@ class ModelScopeHub:
         f: RepoFile | None = commit.files.get(path.lstrip("/"))
         if f is None:
             return _not_found(f"file {path} in {ms_id}@{rev or api.BRANCH}")
-        name = f.path.rsplit("/", 1)[-1]
+        name = quote(f.path.rsplit("/", 1)[-1])
+        linked = [("ETag", f'"{f.etag}"')]
+        if f.lfs:
+            linked.append(("X-Linked-ETag", f'"{f.sha256}"'))
         headers = [
             ("Content-Type", "application/octet-stream"),
             ("Content-Disposition", f"attachment; filename*=UTF-8''{name}"),
-            ("ETag", f'"{f.etag}"'),
+            *linked,
         ]
-        if f.lfs:
-            headers.append(("X-Linked-ETag", f'"{f.sha256}"'))
-        if self._empty.decide(
-            frozenset({"status"}), req.method, req.path, req.headers.get("Range")
-        ):
+        range_header = req.headers.get("Range")
+        if self._empty.decide(frozenset({"status"}), req.method, req.path, range_header):
             return Response(200, headers, b"")
-        if self.redirect_to and f.lfs and f.size >= self.redirect_min_size:
-            cdn = self.host.sim.hosts[self.redirect_to]  # type: ignore[union-attr]
+        cdn = self._cdn()
+        if cdn is not None and f.lfs and f.size >= self.redirect_min_size:
             location = signed_url(cdn, f.sha256, f.path)
-            return Response(
-                302, [("Location", location), *headers[2:], ("X-Linked-Size", str(f.size))]
-            )
+            extra = [("Location", location), ("X-Linked-Size", str(f.size))]
+            return Response(302, [*extra, *linked])
         return serve_file(req, f.blob_path, f.size, headers, range_mode=self.range_mode)
+
+    def _cdn(self) -> Host | None:
+        # A sim started with a subset of hosts may lack the CDN: then the hub serves everything.
+        sim = self.host.sim
+        if not self.redirect_to or sim is None:
+            return None
+        return sim.hosts.get(self.redirect_to)
 
 
 def make_app(host: Host) -> App:

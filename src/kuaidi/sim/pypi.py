@@ -75,8 +75,10 @@ def _wheel_dir(host: Host, index_key: str) -> Path:
 
     Content-addressed by seed and size, so concurrent hosts (and test processes) share it.
     """
-    base = getattr(host.sim, "root", None) if host.sim is not None else None
-    root = Path(base) / "pypi" if base else Path(tempfile.gettempdir()) / "kuaidi-sim-wheels"
+    if host.sim is not None:
+        root = Path(host.sim.catalog.cache_dir) / "pypi"
+    else:
+        root = Path(tempfile.gettempdir()) / "kuaidi-sim-wheels"
     path = root / index_key
     path.mkdir(parents=True, exist_ok=True)
     return path
