@@ -35,9 +35,10 @@ except Exception as exc:
 """
 
 
-@pytest.fixture(scope="module")
-def content_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("sim-content")
+@pytest.fixture
+def content_dir(sim_cache: Path) -> Path:
+    """The session's generated content (kuaidi.sim.testing), shared with the other sim tests."""
+    return sim_cache
 
 
 def run_sdk(sim: Sim, tmp: Path, *, env: dict[str, str] | None = None, **kwargs: object) -> dict:
