@@ -92,3 +92,20 @@ def test_cli_platform_json_and_text(tmp_path, capsys):
     assert main(["platform", "--root", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "恒源云" in out and "24 h" in out
+
+
+def test_autodl_proxy_url_is_parsed_by_kuaidi_net(tmp_path):
+    pytest.importorskip("kuaidi.net.turbo")
+    make_tree(tmp_path, "autodl")
+    proxy = detect(tmp_path, {}).proxy
+    assert proxy is not None and proxy.url == "http://172.31.1.128:12798"
+    assert "modelscope.com" in proxy.no_proxy and "localhost" in proxy.no_proxy
+
+
+def test_malformed_network_turbo_is_reported_not_raised(tmp_path):
+    pytest.importorskip("kuaidi.net.turbo")
+    make_tree(tmp_path, "autodl")
+    (tmp_path / "etc/network_turbo").write_text("echo 设置成功\n")
+    p = detect(tmp_path, {})
+    assert p.name == "autodl" and p.proxy is not None and p.proxy.url is None
+    assert "network_turbo" in p.proxy.note
