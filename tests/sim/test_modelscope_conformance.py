@@ -226,3 +226,51 @@ def test_hf_main_revision_does_not_exist_on_modelscope(content_dir: Path, tmp_pa
         repo = sim.catalog.modelscope("model", "kuaidi-sim/tiny-model")
         want = {p: f.sha256 for p, f in repo.resolve("v1.0").files.items()}
         assert tree_hashes(Path(tagged["path"])) == want
+
+
+def run_cli(sim: Sim, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The SDK's own ``modelscope download`` command against the sim."""
+    (tmp / "home").mkdir(parents=True, exist_ok=True)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp / "home"),
+        "MODELSCOPE_ENDPOINT": sim.url("modelscope"),
+        "MODELSCOPE_CACHE": str(tmp / "cache"),
+    }
+    cli = Path(sys.executable).with_name("modelscope")
+    return subprocess.run(
+        [str(cli), "download", *args], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_modelscope_download_cli_is_byte_exact(content_dir: Path, tmp_path: Path) -> None:
+    with Sim("clean", cache_dir=content_dir, hosts=MS_HOSTS) as sim:
+        out = tmp_path / "out"
+        proc = run_cli(sim, tmp_path, "kuaidi-sim/demo-model", "--local-dir", str(out))
+        assert proc.returncode == 0, proc.stderr
+        assert tree_hashes(out) == catalog_hashes(sim, "model", "kuaidi-sim/demo-model")
+
+
+def test_single_file_cli_checks_only_what_it_has_a_hash_for(
+    content_dir: Path, tmp_path: Path
+) -> None:
+    """``modelscope download REPO FILE`` lists nothing, so it knows a sha256 only from the
+    ``X-Linked-ETag`` the hub sends for LFS files: a corrupt LFS file is refused, a corrupt
+    git (non-LFS) file is written as is. kuaidi must verify such files itself."""
+    rule = corrupt(offset=100, path="/api/v1/models/kuaidi-sim/tiny-model/repo")
+    with Sim("clean", cache_dir=content_dir, hosts=MS_HOSTS, faults={"modelscope": [rule]}) as sim:
+        out = tmp_path / "out"
+        lfs = run_cli(
+            sim, tmp_path, "kuaidi-sim/tiny-model", "model.safetensors", "--local-dir", str(out)
+        )
+        assert lfs.returncode != 0 and "Hash mismatch" in lfs.stderr
+        assert not (out / "model.safetensors").exists()
+
+        plain = run_cli(
+            sim, tmp_path, "kuaidi-sim/tiny-model", "config.json", "--local-dir", str(out)
+        )
+        assert plain.returncode == 0, plain.stderr
+        want = catalog_hashes(sim, "model", "kuaidi-sim/tiny-model")["config.json"]
+        got = tree_hashes(out)
+        assert set(got) == {"config.json"} and got["config.json"] != want
+        assert not sim.log("modelscope").requests("*/repo/files")
