@@ -164,3 +164,17 @@ def test_script_rejects_unknown_arguments(tmp_path, autodl):
         timeout=30,
     )
     assert run.returncode == 2 and "usage" in run.stderr and snapshot(home) == {}
+
+
+def test_script_writes_through_a_symlinked_bashrc(tmp_path, autodl):
+    home = tmp_path / "h"
+    home.mkdir()
+    target = tmp_path / "dotfiles-bashrc"
+    target.write_text("# dotfiles\nalias ll='ls -l'\n")
+    (home / ".bashrc").symlink_to(target)
+    text = render_script(options(home, autodl))
+    assert _run_script(text, home, tmp_path).returncode == 0
+    assert (home / ".bashrc").is_symlink() and "# kuaidi" in target.read_text()
+    assert _run_script(text, home, tmp_path, "--undo").returncode == 0
+    assert (home / ".bashrc").is_symlink()
+    assert target.read_text() == "# dotfiles\nalias ll='ls -l'\n"

@@ -136,3 +136,17 @@ def test_console_script_round_trip(home, autodl):
     assert run("setup", "--force").returncode == 2  # --force without --undo
     assert run("setup", "--undo").returncode == 0
     assert snapshot(home) == before
+
+
+def test_symlinked_rc_file_stays_a_link(home, autodl, tmp_path):
+    dotfiles = tmp_path / "dotfiles"
+    dotfiles.mkdir()
+    (dotfiles / "bashrc").write_text("# my dotfiles\nalias ll='ls -l'\n")
+    (home / ".bashrc").symlink_to(dotfiles / "bashrc")
+    before = (dotfiles / "bashrc").read_bytes()
+    apply(plan(options(home, autodl)))
+    assert (home / ".bashrc").is_symlink()
+    assert "# kuaidi" in (dotfiles / "bashrc").read_text()
+    assert plan(options(home, autodl)).empty
+    undo(home)
+    assert (home / ".bashrc").is_symlink() and (dotfiles / "bashrc").read_bytes() == before

@@ -33,7 +33,13 @@ def read_text(path: Path) -> str | None:
 
 
 def write_atomic(path: Path, text: str, mode: int | None = None) -> None:
-    """Replace ``path`` with ``text`` atomically, creating parent directories."""
+    """Replace ``path`` with ``text`` atomically, creating parent directories.
+
+    A symlink (dotfiles repos link ~/.bashrc) is written through: its target is replaced and the
+    link stays a link.
+    """
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     if mode is None:
         try:

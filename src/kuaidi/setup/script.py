@@ -103,6 +103,8 @@ env_file="$config_home/kuaidi/env.sh"
 # ALREADY-MARKER "-" means the file is kuaidi's own (no backup).
 kuaidi_put() {
     local dest="$1" marker="$2" new tmp
+    # Write through a symlink (dotfiles repos): the link stays a link.
+    if [ -L "$dest" ]; then dest="$(readlink -f -- "$dest")"; fi
     new="$(cat; printf x)"
     new="${new%x}"
     if [ "$mode" = --undo ]; then
@@ -157,6 +159,7 @@ insert_before_code='!done && !/^#/ {print line; done=1} {print} END {if (!done) 
 # guard), so non-interactive and login shells get the variables too.
 kuaidi_line() {
     local rc="$1" tmp
+    if [ -L "$rc" ]; then rc="$(readlink -f -- "$rc")"; fi
     if [ "$mode" = --undo ]; then
         if [ -f "$rc" ] && grep -q -- '# kuaidi$' "$rc"; then
             tmp="$rc.kuaidi-tmp.$$"
