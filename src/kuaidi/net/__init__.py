@@ -7,3 +7,24 @@
 - :mod:`kuaidi.net.auth` — :class:`ScopedToken`: a bearer token only for one origin.
 - :mod:`kuaidi.net.turbo` — :func:`parse_network_turbo`: AutoDL's ``/etc/network_turbo``.
 """
+
+from kuaidi.net.auth import ScopedToken, origin_of
+from kuaidi.net.client import make_client
+from kuaidi.net.noproxy import FAMILIES, Decision, NoProxy, decide, effective_proxy
+from kuaidi.net.scope import ORIGIN_SUFFIXES, ProxyScope
+from kuaidi.net.turbo import TurboConfig, parse_network_turbo
+
+__all__ = [
+    "FAMILIES",
+    "ORIGIN_SUFFIXES",
+    "Decision",
+    "NoProxy",
+    "ProxyScope",
+    "ScopedToken",
+    "TurboConfig",
+    "decide",
+    "effective_proxy",
+    "make_client",
+    "origin_of",
+    "parse_network_turbo",
+]

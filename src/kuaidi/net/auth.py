@@ -1,0 +1,81 @@
+"""A bearer token that goes to one origin only — never to the CDN an endpoint redirects to.
+
+An origin is ``(scheme, host, port)``: ``https://hf-mirror.com`` and ``http://hf-mirror.com``
+differ, as do two ports of one host. The token never appears in ``repr``/``str``.
+
+>>> auth = ScopedToken("hf_secret", "https://hf-mirror.com")
+>>> auth
+ScopedToken(origin='https://hf-mirror.com:443')
+>>> auth.headers_for("https://cdn.hf-mirror.com/x")
+{}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterable
+from urllib.parse import urlsplit
+
+import httpx
+
+Origin = tuple[str, str, int]
+
+
+def origin_of(url: str) -> Origin:
+    """``(scheme, host, port)`` of ``url``, default port filled in; a bare host means https.
+
+    >>> origin_of("hf-mirror.com")
+    ('https', 'hf-mirror.com', 443)
+    """
+    parts = urlsplit(url if "://" in url else f"https://{url}")
+    scheme = parts.scheme.lower()
+    port = parts.port or (443 if scheme == "https" else 80)
+    return (scheme, (parts.hostname or "").lower(), port)
+
+
+def _show(origin: Origin) -> str:
+    scheme, host, port = origin
+    return f"{scheme}://{host}:{port}"
+
+
+class ScopedToken(httpx.Auth):
+    """``Authorization: Bearer`` on requests to ``endpoint``'s origin, nothing elsewhere."""
+
+    def __init__(self, token: str, endpoint: str) -> None:
+        if not token or any(c in token for c in "\r\n"):
+            raise ValueError("a token must be a non-empty single line")
+        self._token = token
+        self.origin = origin_of(endpoint)
+
+    def applies_to(self, url: str | httpx.URL) -> bool:
+        return origin_of(str(url)) == self.origin
+
+    def headers_for(self, url: str | httpx.URL) -> dict[str, str]:
+        """The header to add for ``url`` (empty when ``url`` is on another origin)."""
+        return {"authorization": f"Bearer {self._token}"} if self.applies_to(url) else {}
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if self.applies_to(request.url):
+            request.headers["authorization"] = f"Bearer {self._token}"
+        else:
+            request.headers.pop("authorization", None)
+        yield request
+
+    def __repr__(self) -> str:
+        return f"ScopedToken(origin={_show(self.origin)!r})"
+
+    __str__ = __repr__
+
+
+def authorization_guard(allowed: Iterable[Origin]) -> Callable[[httpx.Request], None]:
+    """A request hook that removes ``Authorization`` from any request off ``allowed`` origins.
+
+    httpx runs request hooks on every hop, redirects included, so this holds even for a
+    header a caller set by hand.
+    """
+    keep = frozenset(allowed)
+
+    def guard(request: httpx.Request) -> None:
+        if "authorization" in request.headers and origin_of(str(request.url)) not in keep:
+            del request.headers["authorization"]
+
+    return guard
