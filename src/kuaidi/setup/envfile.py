@@ -14,6 +14,9 @@ from kuaidi.setup.noproxy import no_proxy_members
 from kuaidi.setup.options import Context
 
 HEADER = "# Written by `kuaidi setup`; re-run it to change, `kuaidi setup --undo` to remove.\n"
+EVAL_HEADER = (
+    '# From `kuaidi env`: eval "$(kuaidi env)" sets this shell only; `kuaidi setup` persists.\n'
+)
 
 
 def targets(ctx: Context) -> list[Path]:
@@ -92,7 +95,7 @@ def sh_quote(value: str) -> str:
 
 def render_sh(ctx: Context, *, with_indexes: bool = False) -> str:
     """The POSIX-sh text (bash, zsh, dash): exports + turbo functions. Prints nothing."""
-    lines = [HEADER]
+    lines = [EVAL_HEADER if with_indexes else HEADER]
     lines.append(f"# platform: {ctx.platform.display}; data disk: {ctx.data_disk or 'none'}\n")
     for name, value in exports(ctx, with_indexes=with_indexes).items():
         lines.append(f"export {name}={sh_quote(value)}\n")
@@ -148,7 +151,7 @@ turbo_off() {
 
 def render_fish(ctx: Context, *, with_indexes: bool = True) -> str:
     """The same for fish: ``set -gx`` and fish functions."""
-    lines = [HEADER]
+    lines = [EVAL_HEADER if with_indexes else HEADER]
     for name, value in exports(ctx, with_indexes=with_indexes).items():
         lines.append(f"set -gx {name} {_fish_quote(value)}\n")
     turbo_file, fixed = _turbo_sources(ctx)
