@@ -11,6 +11,7 @@ import pytest
 from kuaidi.sim import Sim
 from kuaidi.sim.content import SIM_TOKEN, SIM_TOKEN_NO_ACCESS, RepoSpec
 from kuaidi.sim.faults import ignore_range
+from kuaidi.sim.modelscope import OSS_REDIRECT
 from kuaidi.sim.modelscope_api import numeric_id
 
 API = "/api/v1"
@@ -39,7 +40,8 @@ REPOS = [
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory):
     cache = tmp_path_factory.mktemp("content")
-    with Sim("clean", cache_dir=cache, repos=REPOS, hosts=["modelscope", "modelscope-cdn"]) as s:
+    hosts = ["modelscope", "modelscope-cdn"]
+    with Sim("clean", cache_dir=cache, repos=REPOS, hosts=hosts, overrides=OSS_REDIRECT) as s:
         yield s
 
 
@@ -261,3 +263,14 @@ def test_empty_bodies_option(tmp_path) -> None:
         assert [(r.status_code, len(r.content)) for r in got[:2]] == [(200, 0), (200, 0)]
         assert got[2].status_code == 200 and len(got[2].content) > 0
         assert sim.app("modelscope").empty_fired == 2
+
+
+def test_without_oss_redirect_the_hub_serves_large_files(sim_cache) -> None:
+    with (
+        Sim("clean", cache_dir=sim_cache, repos=REPOS[1:2], hosts=["modelscope"]) as sim,
+        httpx.Client(base_url=sim.url("modelscope"), trust_env=False) as ms,
+    ):
+        f = sim.catalog.modelscope("model", "kuaidi-sim/demo-model").head.files["model.safetensors"]
+        url = f"{API}/models/kuaidi-sim/demo-model/repo?Revision=master&FilePath=model.safetensors"
+        resp = ms.get(url)
+        assert resp.status_code == 200 and hashlib.sha256(resp.content).hexdigest() == f.sha256

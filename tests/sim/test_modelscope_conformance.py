@@ -18,6 +18,7 @@ import pytest
 from kuaidi.sim import Sim
 from kuaidi.sim.content import SIM_TOKEN
 from kuaidi.sim.faults import corrupt, ignore_range, truncate
+from kuaidi.sim.modelscope import OSS_REDIRECT
 
 MS_HOSTS = ["modelscope", "modelscope-cdn"]
 
@@ -81,7 +82,7 @@ def catalog_hashes(sim: Sim, repo_type: str, ms_id: str) -> dict[str, str]:
 
 def test_snapshot_download_model_is_byte_exact(content_dir: Path, tmp_path: Path) -> None:
     # demo-model's 6 MiB safetensors is above redirect_min_size: it comes via the CDN's 302.
-    with Sim("clean", cache_dir=content_dir, hosts=MS_HOSTS) as sim:
+    with Sim("clean", cache_dir=content_dir, hosts=MS_HOSTS, overrides=OSS_REDIRECT) as sim:
         result = run_sdk(sim, tmp_path, model_id="kuaidi-sim/demo-model")
         assert "path" in result, result
         assert tree_hashes(Path(result["path"])) == catalog_hashes(
@@ -244,7 +245,7 @@ def run_cli(sim: Sim, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]
 
 
 def test_modelscope_download_cli_is_byte_exact(content_dir: Path, tmp_path: Path) -> None:
-    with Sim("clean", cache_dir=content_dir, hosts=MS_HOSTS) as sim:
+    with Sim("clean", cache_dir=content_dir, hosts=MS_HOSTS, overrides=OSS_REDIRECT) as sim:
         out = tmp_path / "out"
         proc = run_cli(sim, tmp_path, "kuaidi-sim/demo-model", "--local-dir", str(out))
         assert proc.returncode == 0, proc.stderr

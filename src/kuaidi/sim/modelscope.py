@@ -24,8 +24,8 @@ Host options:
     ``ignore_range(mode=…)``); ``"ignore"`` sends the whole file with 200.
 ``redirect_lfs_to: <cdn host name>`` and ``redirect_min_size`` (0)
     LFS files of at least that size answer 302 to a signed CDN URL with ``X-Linked-ETag`` (if
-    that host runs in this sim; otherwise the hub serves them). The default profile sends LFS
-    files of 4 MiB and more to ``modelscope-cdn``.
+    that host runs in this sim; otherwise the hub serves them). Off by default;
+    :data:`OSS_REDIRECT` sends LFS files of 4 MiB and more to ``modelscope-cdn``.
 ``empty_bodies: {"path": glob, "rate": r, "times": n}`` (or ``true``)
     Answer file downloads with 200 and an empty body (modelscope#968), decided deterministically
     from the sim seed like every fault; :attr:`ModelScopeHub.empty_fired` counts them.
@@ -44,11 +44,15 @@ from kuaidi.sim.content import Repo, RepoFile
 from kuaidi.sim.faults import Faults, status
 from kuaidi.sim.server import App, Host, Request, Response, json_response, serve_file
 
-# Merged into every sim profile by kuaidi.sim.profiles: large LFS files go to an OSS-like CDN,
-# as on live ModelScope; small files are served by the hub itself.
+# Merged into every sim profile by kuaidi.sim.profiles. Live ModelScope sends large LFS files to
+# OSS; the sim has that CDN host but redirects only when asked (option ``redirect_lfs_to``), so a
+# profile's rate limits on "modelscope" keep shaping every byte unless a test opts in.
 MODELSCOPE_HOSTS: dict[str, dict[str, Any]] = {
-    "modelscope": {"options": {"redirect_lfs_to": "modelscope-cdn", "redirect_min_size": 4 << 20}},
     "modelscope-cdn": {"protocol": "cdn", "options": {"url_ttl": 3600}},
+}
+# Overrides that turn the OSS redirect on, e.g. ``Sim("clean", overrides=OSS_REDIRECT)``.
+OSS_REDIRECT: dict[str, dict[str, Any]] = {
+    "modelscope": {"options": {"redirect_lfs_to": "modelscope-cdn", "redirect_min_size": 4 << 20}}
 }
 
 _TYPES = {"models": "model", "datasets": "dataset"}
