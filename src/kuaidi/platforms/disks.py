@@ -19,7 +19,11 @@ PSEUDO_FS = frozenset(
         *("efivarfs", "selinuxfs", "nfsd", "iso9660"),
     )
 )
-SYSTEM_PREFIXES = ("/proc", "/sys", "/dev", "/run", "/boot", "/etc", "/usr", "/var/lib", "/snap")
+# Mount points that are never a cache home even when they are a real disk (/tmp is wiped on boot).
+SYSTEM_PREFIXES = (
+    *("/proc", "/sys", "/dev", "/run", "/boot", "/etc", "/usr", "/snap"),
+    *("/var/lib", "/var/log", "/var/cache", "/tmp", "/var/tmp"),
+)
 MIN_FREE_INODES = 10_000
 
 
