@@ -109,3 +109,27 @@ def test_malformed_network_turbo_is_reported_not_raised(tmp_path):
     p = detect(tmp_path, {})
     assert p.name == "autodl" and p.proxy is not None and p.proxy.url is None
     assert "network_turbo" in p.proxy.note
+
+
+def test_bare_box_picks_the_largest_real_mount(tmp_path, monkeypatch):
+    (tmp_path / "proc/self").mkdir(parents=True)
+    (tmp_path / "proc/self/mounts").write_text(
+        "/dev/vdc /tmp ext4 rw 0 0\n/dev/vdb /small xfs rw 0 0\n/dev/vdd /big xfs rw 0 0\n"
+    )
+    for d in ("tmp", "small", "big"):
+        (tmp_path / d).mkdir()
+    import os as real_os
+
+    import kuaidi.platforms.disks as disks
+
+    true_statvfs = real_os.statvfs
+
+    class Fake:
+        def __init__(self, free):
+            st = true_statvfs(tmp_path)
+            self.f_frsize, self.f_bavail = st.f_frsize, free
+            self.f_files, self.f_favail = 10**6, 10**6
+
+    sizes = {"tmp": 10**9, "small": 10**6, "big": 10**7}
+    monkeypatch.setattr(disks.os, "statvfs", lambda p: Fake(sizes[real_os.path.basename(p)]))
+    assert detect(tmp_path, {}).data_disk == tmp_path / "big"  # /tmp is never chosen
