@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from kuaidi.errors import KuaidiError
+from kuaidi.platforms import ALL_PROFILES
 from kuaidi.setup import TARGETS, SetupOptions, apply, plan, undo
 
 
@@ -23,7 +24,12 @@ def mirror_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--python-mirror", metavar="NAME|URL", help="uv python-install-mirror (default nju)."
         ),
-        click.option("--platform", "platform_name", metavar="NAME", help="Skip detection."),
+        click.option(
+            "--platform",
+            "platform_name",
+            metavar="NAME",
+            help="Skip detection: " + ", ".join(p.name for p in ALL_PROFILES) + ".",
+        ),
         click.option(
             "--root",
             type=click.Path(file_okay=False, path_type=Path),
