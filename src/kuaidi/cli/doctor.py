@@ -1,0 +1,74 @@
+"""``kuaidi doctor``: find the known traps, show the evidence and the fix; ``--fix`` repairs the
+safe ones through ``kuaidi setup``. Exit status 1 while an error-level finding remains."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from kuaidi.doctor import Context, fix, run
+from kuaidi.doctor.report import render, to_json
+
+
+@click.command(name="doctor")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (docs/doctor.md).")
+@click.option(
+    "--fix", "do_fix", is_flag=True, help="Repair what is safe to repair (via kuaidi setup)."
+)
+@click.option("--offline", is_flag=True, help="Skip the live checks (no network).")
+@click.option("--only", metavar="PREFIXES", help="Comma list of check ids or prefixes (hf,proxy).")
+@click.option(
+    "--timeout", type=float, default=3.0, show_default=True, help="Seconds per live request."
+)
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("/"),
+    show_default=True,
+    help="Read the box under this root (a fake tree in tests).",
+)
+@click.option("--platform", "platform_name", metavar="NAME", help="Skip platform detection.")
+def command(
+    as_json: bool,
+    do_fix: bool,
+    offline: bool,
+    only: str | None,
+    timeout: float,
+    root: Path,
+    platform_name: str | None,
+) -> int:
+    """Find the traps that make downloads on this box slow, stuck or wrong."""
+    ctx = Context.real(root=root, offline=offline, timeout=timeout, platform_name=platform_name)
+    prefixes = [p.strip() for p in only.split(",") if p.strip()] if only else None
+    report = run(ctx, only=prefixes)
+    fixed = None
+    if do_fix:
+        fixed = fix(ctx, report)
+        if fixed.written:
+            # Re-check: what setup wrote shows up in files now; the shell variables only in new shells.
+            ctx = Context.real(
+                root=root, offline=offline, timeout=timeout, platform_name=platform_name
+            )
+            report = run(ctx, only=prefixes)
+    if as_json:
+        click.echo(to_json(report, ctx, fixed))
+        return report.exit_code
+    console = Console(highlight=False)
+    render(report, ctx, console)
+    if fixed is not None:
+        if fixed.written:
+            console.print(f"fixed via: {fixed.setup.command() if fixed.setup else ''}")
+            for path in fixed.written:
+                console.print(f"  wrote {path}")
+            env_file = ctx.kuaidi_env_file
+            console.print(
+                f'new shells get the fixes; this one: . "{env_file}" — then run kuaidi doctor again'
+                "\nundo with: kuaidi setup --undo"
+            )
+        elif fixed.setup is None:
+            console.print("nothing to fix automatically; the fixes above are manual")
+        else:
+            console.print("already fixed on disk: open a new shell for the environment to follow")
+    return report.exit_code

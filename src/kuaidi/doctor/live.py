@@ -1,0 +1,85 @@
+"""Live checks: each configured endpoint answers, TLS verifies, through the route its client
+will really take (direct, or the proxy its family picks). Skipped with ``--offline``."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from kuaidi.doctor.context import Context
+from kuaidi.doctor.endpoints import Endpoint, configured
+from kuaidi.doctor.model import Finding, check
+from kuaidi.net.noproxy import decide
+
+# Which client family each tool is (mirrors-and-config.md §7).
+FAMILY = {
+    "pip": "requests",
+    "uv": "uv",
+    "conda": "requests",
+    "hf": "httpx",
+    "modelscope": "requests",
+}
+
+
+def probe_url(endpoint: Endpoint) -> str:
+    """A small request that proves the endpoint serves (not a multi-MB index root)."""
+    url = endpoint.url.rstrip("/")
+    if endpoint.client in ("pip", "uv"):
+        return url + "/pip/"
+    return url + "/"
+
+
+def reach(endpoint: Endpoint, ctx: Context) -> tuple[str, str | None]:
+    """(route, problem) for one endpoint; problem None means it answered."""
+    decision = decide(endpoint.url, ctx.environ, FAMILY[endpoint.client])  # type: ignore[arg-type]
+    route = "direct" if decision.proxy is None else f"proxy {decision.proxy}"
+    if decision.error:
+        return route, f"the client refuses this environment: {decision.error}"
+    try:
+        with httpx.Client(
+            proxy=decision.proxy, trust_env=False, timeout=ctx.timeout, follow_redirects=True
+        ) as client:
+            response = client.head(probe_url(endpoint))
+            if response.status_code == 405:
+                with client.stream("GET", probe_url(endpoint)) as streamed:
+                    response = streamed
+    except httpx.ProxyError as exc:
+        return route, f"the proxy refused: {exc}"
+    except httpx.ConnectTimeout:
+        return route, f"no connection within {ctx.timeout:g} s"
+    except httpx.ConnectError as exc:
+        text = str(exc)
+        if "CERTIFICATE" in text.upper() or "SSL" in text.upper():
+            return route, f"TLS failed: {text}"
+        return route, f"cannot connect: {text}"
+    except httpx.TimeoutException:
+        return route, f"no answer within {ctx.timeout:g} s"
+    except httpx.HTTPError as exc:
+        return route, f"{type(exc).__name__}: {exc}"
+    if response.status_code >= 500:
+        return route, f"HTTP {response.status_code}"
+    return route, None
+
+
+@check("live.reachable", "error", "every configured endpoint answers through its route", live=True)
+def check_reachable(ctx: Context) -> list[Finding]:
+    endpoints = configured(ctx)
+    if not endpoints:
+        return []
+    with ThreadPoolExecutor(max_workers=min(8, len(endpoints))) as pool:
+        results = list(pool.map(lambda e: reach(e, ctx), endpoints))
+    findings = []
+    for endpoint, (route, problem) in zip(endpoints, results, strict=True):
+        if problem is None:
+            continue
+        findings.append(
+            Finding(
+                "live.reachable",
+                "error",
+                f"the {endpoint.client} endpoint {endpoint.host} does not answer ({route})",
+                (f"{endpoint.client}: {probe_url(endpoint)} (from {endpoint.source})", problem),
+                "pick a mirror that answers: kuaidi probe, then kuaidi probe --apply",
+            )
+        )
+    return findings
