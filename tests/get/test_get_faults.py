@@ -68,7 +68,15 @@ def test_unrecoverable_corruption_fails_naming_the_file(server: HFServer, tmp_pa
 def test_persistent_5xx_fails_one_file_the_rest_finish(server: HFServer, tmp_path: Path) -> None:
     server.faults.append(Fault("503", "shards/part-2.bin", times=10_000))
     out = run_cli(
-        "get", "org/tiny", "--cache-dir", str(tmp_path), "--endpoint", server.endpoint, "--quiet"
+        "get",
+        "org/tiny",
+        "--cache-dir",
+        str(tmp_path),
+        "--endpoint",
+        server.endpoint,
+        "--quiet",
+        "--max-retries",
+        "3",
     )
     assert out.returncode == 1
     assert "shards/part-2.bin" in out.stderr and "HTTP 503" in out.stderr

@@ -56,6 +56,13 @@ from kuaidi.transfer.progress import make_progress
     help="Seconds without a byte before a connection is dropped and its range requeued.",
 )
 @click.option(
+    "--max-retries",
+    type=click.IntRange(0, 100),
+    default=8,
+    show_default=True,
+    help="Consecutive failures without progress before a file is given up.",
+)
+@click.option(
     "--journal-every",
     type=click.IntRange(65536),
     hidden=True,
@@ -77,6 +84,7 @@ def command(
     token: str | None,
     connections: int,
     stall_timeout: float,
+    max_retries: int,
     journal_every: int | None,
     dry_run: bool,
     as_json: bool,
@@ -98,6 +106,7 @@ def command(
         token=token,
         connections=connections,
         stall_timeout=stall_timeout,
+        max_retries=max_retries,
         journal_every=journal_every,
         dry_run=dry_run,
         events=make_progress(mode),

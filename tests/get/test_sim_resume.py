@@ -1,0 +1,194 @@
+"""Resume across runs against the sim: SIGKILL at deterministic points, disk full, torn journal.
+
+Kill points are chosen by progress, not time: the test watches the partial's journal and kills
+the process when it holds k records (or once the blob is installed), so every run is the same.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from kuaidi.errors import KuaidiError
+from kuaidi.get import download
+from kuaidi.transfer.journal import HEADER_SIZE, RECORD_SIZE, Journal
+from tests.get.conftest import expected, read_tree, run_cli
+
+BIG = "kuaidi-test/big"
+SIZE = 3_000_000
+CONNS = 3
+JOURNAL_EVERY = 256 * 1024
+# A kill may cost, per connection: bytes since its last journal record + the chunk in hand +
+# what the sim had already pushed into socket buffers.
+BOUND = CONNS * (JOURNAL_EVERY + 1024 * 1024)
+SLOW_CDN = {"hf-cdn": {"conn_rate": 1024 * 1024, "total_rate": 3 * 1024 * 1024}}
+
+
+def _records(blobs: Path) -> int:
+    js = list(blobs.glob("*.kuaidi-journal"))
+    if not js:
+        return 0
+    try:
+        return max(0, (max(j.stat().st_size for j in js) - HEADER_SIZE) // RECORD_SIZE)
+    except FileNotFoundError:
+        return 0
+
+
+def _args(sim, cache: Path, *extra: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return [
+        "get",
+        BIG,
+        *extra,
+        "--cache-dir",
+        str(cache),
+        "--endpoint",
+        sim.url("hf-mirror"),
+        "-q",
+        "--connections",
+        str(CONNS),
+        "--journal-every",
+        str(JOURNAL_EVERY),
+    ]
+
+
+@pytest.mark.parametrize(
+    "kill_at", ["1-record", "3-records", "6-records", "9-records", "installed"]
+)
+def test_sigkill_then_rerun_verified_and_bounded(make_sim, tmp_path: Path, kill_at: str) -> None:  # type: ignore[no-untyped-def]
+    sim = make_sim(overrides=SLOW_CDN)
+    blobs = tmp_path / "models--kuaidi-test--big" / "blobs"
+    big_sha = sim.catalog.get("model", BIG).head.files["model.safetensors"].sha256
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kuaidi", *_args(sim, tmp_path)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while proc.poll() is None:
+            assert time.monotonic() < deadline, "no progress"
+            if kill_at == "installed":
+                if (blobs / big_sha).exists():
+                    break
+            elif _records(blobs) >= int(kill_at.split("-")[0]):
+                break
+            time.sleep(0.002)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    snap = tmp_path / "models--kuaidi-test--big" / "snapshots"
+    want = expected(sim, BIG)
+    for p in snap.rglob("*"):  # anything visible after the kill is whole and correct
+        if p.is_file():
+            assert p.read_bytes() == want[p.name]
+    out = run_cli(*_args(sim, tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert read_tree(next(snap.iterdir())) == want
+    served = sim.log("hf-cdn").bytes_sent() + sim.log("hf-mirror").bytes_sent(
+        "/api/resolve-cache/*"
+    )
+    refetched = served - sum(map(len, want.values()))
+    assert refetched <= BOUND, (
+        f"{refetched} bytes fetched twice (kill at {kill_at})\n" + sim.log("hf-cdn").dump()
+    )
+
+
+def test_torn_journal_tail_never_trusted(make_sim, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sim = make_sim(overrides=SLOW_CDN)
+    blobs = tmp_path / "models--kuaidi-test--big" / "blobs"
+    args = _args(sim, tmp_path, "model.safetensors")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kuaidi", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        while proc.poll() is None and _records(blobs) < 4:
+            time.sleep(0.002)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    journal = next(blobs.glob("*.kuaidi-journal"))
+    journal.write_bytes(journal.read_bytes()[:-7])  # tear the last record
+    vouched = Journal.load(journal, SIZE)
+    part = next(blobs.glob("*.kuaidi-part"))
+    with open(part, "r+b") as f:  # garbage right after every range the journal still vouches for
+        for _, end in vouched:
+            if end < SIZE:
+                f.seek(end)
+                f.write(b"\xff" * 1000)
+    out = run_cli(*args, "--json")
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert summary["retries"] == 0, "no verification failure: unvouched bytes were fetched again"
+    assert summary["bytes_fetched"] == SIZE - sum(b - a for a, b in vouched)
+    assert read_tree(Path(summary["path"])) == {
+        "model.safetensors": expected(sim, BIG)["model.safetensors"]
+    }
+
+
+def test_disk_full_is_clear_and_keeps_partial(
+    make_sim, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    sim = make_sim()
+    real = os.pwrite
+    written = {"n": 0}
+
+    def full_after_1mb(fd: int, data: bytes, offset: int) -> int:
+        if written["n"] > 1_000_000:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        written["n"] += len(data)
+        return real(fd, data, offset)
+
+    monkeypatch.setattr(os, "pwrite", full_after_1mb)
+    kw = {
+        "include": ["model.safetensors"],
+        "endpoint": sim.url("hf-mirror"),
+        "cache_dir": tmp_path,
+        "connections": 1,
+    }
+    with pytest.raises(KuaidiError, match="disk full") as exc:
+        download(BIG, **kw)  # type: ignore[arg-type]
+    assert "free space" in (exc.value.fix or "")
+    blobs = tmp_path / "models--kuaidi-test--big" / "blobs"
+    assert list(blobs.glob("*.kuaidi-part")) and list(blobs.glob("*.kuaidi-journal"))
+    assert not list((tmp_path / "models--kuaidi-test--big").glob("snapshots/*/model.safetensors"))
+    monkeypatch.setattr(os, "pwrite", real)
+    result = download(BIG, **kw)  # type: ignore[arg-type]
+    assert result.ok and result.bytes_fetched < SIZE - 900_000, "resumed, not restarted"
+    assert read_tree(Path(result.path)) == {
+        "model.safetensors": expected(sim, BIG)["model.safetensors"]
+    }
+
+
+def test_four_processes_one_repo(make_sim, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sim = make_sim(overrides=SLOW_CDN)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "kuaidi", *_args(sim, tmp_path)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    snap = next((tmp_path / "models--kuaidi-test--big" / "snapshots").iterdir())
+    assert read_tree(snap) == expected(sim, BIG)
+    assert not list((tmp_path / "models--kuaidi-test--big" / "blobs").glob("*.kuaidi-*"))
+    # Blob locks: the big file crossed the wire about once, not four times.
+    assert sim.log("hf-cdn").bytes_sent("*/model.safetensors") < 2 * SIZE
