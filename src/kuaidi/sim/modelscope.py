@@ -153,9 +153,9 @@ class ModelScopeHub:
     def _with_repo(self, req: Request, repo_type: str, ms_id: str, rest: list[str]) -> Response:
         if req.method not in ("GET", "HEAD"):
             return _error(405, "method not allowed", code=405)
-        repo, denied = self._lookup(req, repo_type, ms_id)
-        if repo is None:
-            return denied  # type: ignore[return-value]
+        repo = self._lookup(req, repo_type, ms_id)
+        if isinstance(repo, Response):
+            return repo
         if not rest:
             info = api.model_info if repo_type == "model" else api.dataset_info
             return json_response(api.envelope(info(repo, ms_id)))
@@ -170,26 +170,27 @@ class ModelScopeHub:
         return _error(404, f"no route for {req.path}")
 
     def _download(self, req: Request, repo_type: str, ms_id: str, rev: str, path: str) -> Response:
-        repo, denied = self._lookup(req, repo_type, ms_id)
-        if repo is None:
-            return denied  # type: ignore[return-value]
+        repo = self._lookup(req, repo_type, ms_id)
+        if isinstance(repo, Response):
+            return repo
         return self._serve(req, repo, ms_id, rev, path)
 
     # --- auth and lookup -------------------------------------------------------------------
 
-    def _lookup(self, req: Request, repo_type: str, ms_id: str) -> tuple[Repo | None, Response]:
+    def _lookup(self, req: Request, repo_type: str, ms_id: str) -> Repo | Response:
+        """The repo the request may see, or the error response ModelScope gives instead."""
         access = self.catalog.token_access(request_token(req))
         if access == "invalid":
             message = "Authentication token does not exist, failed to access model {}"
-            return None, _error(403, message.format(ms_id), code=api.CODE_UNAUTHORIZED)
+            return _error(403, message.format(ms_id), code=api.CODE_UNAUTHORIZED)
         repo = self.catalog.modelscope(repo_type, ms_id)
         if repo is None:
-            return None, _not_found(f"{repo_type} {ms_id}")
+            return _not_found(f"{repo_type} {ms_id}")
         hidden = repo.spec.private or bool(repo.spec.gated)
         if hidden and access != "granted":
             # ModelScope answers 404, not 403, until the user is approved (inference#1142).
-            return None, _not_found(f"{repo_type} {ms_id}")
-        return repo, Response(200)
+            return _not_found(f"{repo_type} {ms_id}")
+        return repo
 
     def _by_numeric_id(self, numeric: str) -> str | None:
         for repo in self.catalog.repos:

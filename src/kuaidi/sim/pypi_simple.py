@@ -36,27 +36,26 @@ def negotiate(accept: str | None, format_query: str | None = None) -> str | None
         return format_query if format_query in _SERVABLE else None
     if not accept or not accept.strip():
         return TEXT_HTML
-    best: tuple[float, int, str] | None = None
+    offers: dict[str, float] = {}
     for item in accept.split(","):
-        parts = [p.strip() for p in item.split(";")]
-        media = parts[0].lower()
-        quality = 1.0
-        for param in parts[1:]:
-            key, _, value = param.partition("=")
-            if key.strip() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        if quality <= 0:
-            continue
-        candidates = _expand(media)
-        for candidate in candidates:
-            # Ties go to the server's own preference order (HTML first, like pypi.org).
-            rank = (quality, -_SERVABLE.index(candidate), candidate)
-            if best is None or rank[:2] > best[:2]:
-                best = rank
-    return best[2] if best else None
+        media, quality = _media_and_quality(item)
+        for candidate in _expand(media):
+            offers[candidate] = max(offers.get(candidate, 0.0), quality)
+    acceptable = [m for m in _SERVABLE if offers.get(m, 0.0) > 0]
+    # Highest quality wins; ties go to the server's own order (HTML first, like pypi.org).
+    return max(acceptable, key=lambda m: (offers[m], -_SERVABLE.index(m)), default=None)
+
+
+def _media_and_quality(item: str) -> tuple[str, float]:
+    media, *params = (p.strip() for p in item.split(";"))
+    for param in params:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "q":
+            try:
+                return media.lower(), float(value)
+            except ValueError:
+                return media.lower(), 0.0
+    return media.lower(), 1.0
 
 
 def _expand(media: str) -> list[str]:
