@@ -29,7 +29,9 @@ def check_runtime(
     modules = sys.modules if modules is None else modules
     environ = os.environ if environ is None else environ
     hub = modules.get("huggingface_hub")
-    constants = modules.get("huggingface_hub.constants") or getattr(hub, "constants", None)
+    # Only a constants module that is already loaded has frozen anything: huggingface_hub 1.x/2.x
+    # import it lazily, and touching it here would read the current environment (no trap).
+    constants = modules.get("huggingface_hub.constants")
     if hub is None or constants is None:
         return []
     findings: list[Finding] = []
