@@ -18,7 +18,7 @@ from kuaidi.sim import Sim
 from kuaidi.sim.wheels import demo_index
 
 VENV = Path(sys.executable).parent
-PYPI_HOSTS = ["pypi-tuna", "pypi-ustc", "pypi-stale"]
+PYPI_HOSTS = ["pypi-tuna", "pypi-ustc", "pypi-stale", "pypi-portal"]
 
 
 @pytest.fixture(scope="module")
@@ -51,14 +51,14 @@ def client_env(tmp: Path) -> dict[str, str]:
     }
 
 
-def run(argv: list[str], tmp: Path) -> subprocess.CompletedProcess[str]:
+def run(argv: list[str], tmp: Path, *, check: bool = True) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(argv, env=client_env(tmp), capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.returncode == 0 or not check, proc.stdout + proc.stderr
     return proc
 
 
-def pip(*args: str, tmp: Path) -> subprocess.CompletedProcess[str]:
-    return run([sys.executable, "-m", "pip", *args], tmp)
+def pip(*args: str, tmp: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return run([sys.executable, "-m", "pip", *args], tmp, check=check)
 
 
 def uv_dry_run(index: str, *packages: str, tmp: Path) -> dict[str, str]:
@@ -145,3 +145,29 @@ def test_pip_follows_the_ustc_redirect_to_tuna(sim: Sim, tmp_path: Path) -> None
     assert sha256(tmp_path / "dl" / newest.filename) == newest.sha256
     assert sim.log("pypi-ustc").requests(f"*/{newest.filename}", status=302)
     assert sim.log("pypi-tuna").requests(f"*/{newest.filename}", status=200)
+
+
+def test_uv_follows_the_ustc_redirect_to_tuna(sim: Sim, tmp_path: Path) -> None:
+    index = sim.url("pypi-ustc") + "/simple"
+    resolved = uv_dry_run(index, "kdemo-app", tmp=tmp_path)
+    assert resolved == {"kdemo-app": "1.0.0", "kdemo-lib": "1.2.0"}
+    assert sim.log("pypi-ustc").requests("*.whl.metadata", status=302)
+    assert sim.log("pypi-tuna").requests("*.whl.metadata", status=200)
+
+
+def test_captive_portal_looks_like_an_empty_index_to_pip_and_uv(sim: Sim, tmp_path: Path) -> None:
+    """A 200 login page parses as a project page without links: both clients report the
+    package as missing (not a network error) — the trap kuaidi's probe has to name."""
+    index = sim.url("pypi-portal") + "/simple"
+    proc = pip("download", "--no-deps", "-d", str(tmp_path / "dl"), "-i", index, "kdemo-lib",
+               tmp=tmp_path, check=False)  # fmt: skip
+    assert proc.returncode != 0
+    assert "No matching distribution found for kdemo-lib" in proc.stderr
+    uv = run(
+        [str(VENV / "uv"), "pip", "install", "--dry-run", "--python", sys.executable,
+         "--index-url", index, "kdemo-app"],
+        tmp_path,
+        check=False,
+    )  # fmt: skip
+    assert uv.returncode != 0 and "kdemo-app" in uv.stderr
+    assert sim.log("pypi-portal").requests("/simple/kdemo-lib/", status=200)
