@@ -17,12 +17,20 @@ def _requests(module_name: str, url: str) -> str | None:
     return utils.select_proxy(url, proxies)
 
 
+_clients: dict[tuple, object] = {}
+
+
 def _httpx(module_name: str, url: str) -> str | None:
     module = __import__(module_name)
-    try:
-        client = module.Client(trust_env=True)
-    except Exception as exc:  # the client refuses the environment outright
-        return f"ERROR {type(exc).__name__}"
+    key = (module_name, tuple(sorted(os.environ.items())))
+    if key not in _clients:
+        try:  # one client per environment; verify=False only skips loading the CA bundle
+            _clients[key] = module.Client(trust_env=True, verify=False)
+        except Exception as exc:  # the client refuses the environment outright
+            _clients[key] = f"ERROR {type(exc).__name__}"
+    client = _clients[key]
+    if isinstance(client, str):
+        return client
     transport = client._transport_for_url(module.URL(url))
     if transport is client._transport:
         return None
@@ -65,8 +73,12 @@ def curl(url: str, env: dict[str, str], curl_path: str = "curl") -> str | None:
 
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    args = [curl_path, "-sv", "--max-time", "5", "--noproxy-unset-dummy"][:4]
-    if parts.hostname and not parts.hostname.replace(".", "").isdigit() and ":" not in parts.hostname:
+    args = [curl_path, "-sv", "--max-time", "5"]
+    if (
+        parts.hostname
+        and not parts.hostname.replace(".", "").isdigit()
+        and ":" not in parts.hostname
+    ):
         args += ["--resolve", f"{parts.hostname}:{port}:127.0.0.1"]
     run = subprocess.run(
         [*args, url],
