@@ -195,6 +195,7 @@ def download(
     stall_timeout: float = 20.0,
     max_retries: int = 8,
     journal_every: int | None = None,
+    proxy: str | None = None,
     dry_run: bool = False,
     events: Events | None = None,
     client: httpx.Client | None = None,
@@ -221,7 +222,9 @@ def download(
         raise KuaidiError(f"bad endpoint {endpoint!r}", fix="use a URL like https://hf-mirror.com")
     tok = None if token is False else (token if isinstance(token, str) else default_token())
     own_client = client is None
-    client = client or make_client(stall_timeout, connections)
+    client = client or make_client(
+        stall_timeout, connections, token=tok, endpoint=endpoint, proxy=proxy
+    )
     try:
         source = HFSource(endpoint, client, tok)
         listing = source.list(repo)

@@ -56,6 +56,12 @@ from kuaidi.transfer.progress import make_progress
     help="Seconds without a byte before a connection is dropped and its range requeued.",
 )
 @click.option(
+    "--proxy",
+    metavar="URL",
+    help="Proxy for origin hosts only (default KUAIDI_PROXY or AutoDL's network_turbo); "
+    "mirrors are always reached directly.",
+)
+@click.option(
     "--max-retries",
     type=click.IntRange(0, 100),
     default=8,
@@ -84,6 +90,7 @@ def command(
     token: str | None,
     connections: int,
     stall_timeout: float,
+    proxy: str | None,
     max_retries: int,
     journal_every: int | None,
     dry_run: bool,
@@ -107,6 +114,7 @@ def command(
         connections=connections,
         stall_timeout=stall_timeout,
         max_retries=max_retries,
+        proxy=proxy,
         journal_every=journal_every,
         dry_run=dry_run,
         events=make_progress(mode),

@@ -37,30 +37,35 @@ class HFListing(Listing):
     tree: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def make_client(stall_timeout: float = 20.0, connections: int = 16) -> httpx.Client:
-    """The HTTP client for kuaidi's own requests: never the shell's proxy (``trust_env=False``).
+def make_client(
+    stall_timeout: float = 20.0,
+    connections: int = 16,
+    *,
+    token: str | None = None,
+    endpoint: str | None = None,
+    proxy: str | None = None,
+) -> httpx.Client:
+    """The HTTP client for kuaidi's requests, from :mod:`kuaidi.net`: origin hosts through the
+    proxy (``proxy`` / KUAIDI_PROXY / network_turbo), every mirror direct whatever the shell's
+    ``http_proxy`` says (``trust_env=False``); ``token`` only ever reaches ``endpoint``'s origin.
 
     The read timeout doubles as the stall watchdog: a connection with no byte for
     ``stall_timeout`` seconds raises, and the engine requeues its range.
     """
-    try:  # the net layer routes origin hosts through the user's proxy, the rest direct
-        from kuaidi.net.client import make_client as net_make_client  # type: ignore[import-not-found]
-    except ImportError:
-        net_make_client = None
+    from kuaidi.net.client import make_client as net_client
+    from kuaidi.net.scope import ProxyScope
+
     timeout = httpx.Timeout(connect=15.0, read=stall_timeout, write=30.0, pool=None)
     limits = httpx.Limits(
         max_connections=connections * 2, max_keepalive_connections=connections * 2
     )
-    if net_make_client is not None:
-        try:
-            from kuaidi.net.scope import ProxyScope  # type: ignore[import-not-found]
-
-            client = net_make_client(ProxyScope.from_env(), timeout=timeout)
-            client.timeout = timeout
-            return client
-        except Exception:  # net layer API differs from what we expect: fall back, stay direct
-            pass
-    return httpx.Client(trust_env=False, timeout=timeout, limits=limits, follow_redirects=False)
+    return net_client(
+        ProxyScope.from_env(proxy=proxy),
+        token=token if endpoint else None,
+        token_host=endpoint if token else None,
+        timeout=timeout,
+        limits=limits,
+    )
 
 
 def _error(resp: httpx.Response, repo: RepoRef, what: str) -> KuaidiError:
