@@ -182,11 +182,22 @@ class Faults:
         path: str,
         range_header: str | None,
         eligible: Callable[[FaultRule], bool] = lambda rule: True,
+        *,
+        order: Callable[[FaultRule], int] | None = None,
+        on_fire: Callable[[FaultRule], None] | None = None,
     ) -> list[FaultRule]:
-        """The rules of ``kinds`` that fire for this request (each counted once)."""
+        """The rules of ``kinds`` that fire for this request (each counted once).
+
+        ``order`` sorts the candidates (body faults: by the byte where they act) and
+        ``on_fire`` lets the caller make later candidates ineligible (nothing acts after a
+        reset), so a rule is only counted as fired when it really happens.
+        """
         out: list[FaultRule] = []
         with self._lock:
-            for index, rule in enumerate(self.rules):
+            indexed = list(enumerate(self.rules))
+            if order is not None:
+                indexed.sort(key=lambda item: order(item[1]))
+            for index, rule in indexed:
                 if rule.kind not in kinds or not rule.matches(method, path) or not eligible(rule):
                     continue
                 key = (index, method, path, range_header)
@@ -198,6 +209,8 @@ class Faults:
                     continue
                 self.fired[index] += 1
                 out.append(rule)
+                if on_fire is not None:
+                    on_fire(rule)
         return out
 
 

@@ -197,8 +197,6 @@ class _Server(ThreadingHTTPServer):
             return True
         # The wall: accept, then RST. Closing here (no makefile refs yet) really sends the RST;
         # socketserver's later shutdown() on the closed socket fails quietly.
-        set_rst_on_close(request)
-        request.close()
         host.log.add(
             LogEntry(
                 host.name,
@@ -215,6 +213,8 @@ class _Server(ThreadingHTTPServer):
                 outcome="refused",
             )
         )
+        set_rst_on_close(request)
+        request.close()
         return False
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -326,13 +326,28 @@ class _Handler(BaseHTTPRequestHandler):
         if req.method == "HEAD" or not size:
             return 0, "ok"
 
-        def eligible(rule: FaultRule) -> bool:
-            if rule.kind == "corrupt":
-                base = body.offset if isinstance(body, FileBody) else 0
-                return base <= rule.offset < base + size
-            return rule.after < size
+        base = body.offset if isinstance(body, FileBody) else 0
+        end = [size]  # nothing acts at or after the byte where a reset/truncate ends the body
 
-        cuts = host.faults.decide(BODY_KINDS, req.method, req.path, range_header, eligible)
+        def position(rule: FaultRule) -> int:
+            return rule.offset - base if rule.kind == "corrupt" else rule.after
+
+        def eligible(rule: FaultRule) -> bool:
+            return 0 <= position(rule) < end[0]
+
+        def on_fire(rule: FaultRule) -> None:
+            if rule.kind in ("reset", "truncate"):
+                end[0] = min(end[0], rule.after)
+
+        cuts = host.faults.decide(
+            BODY_KINDS,
+            req.method,
+            req.path,
+            range_header,
+            eligible,
+            order=position,
+            on_fire=on_fire,
+        )
         fired += cuts
         buckets = [b for b in (host.new_conn_bucket(), host.total_bucket) if b is not None]
         sender = BodySender(self.connection, buckets=buckets, cuts=cuts, stop=host.stopping)
