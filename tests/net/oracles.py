@@ -96,3 +96,64 @@ def curl(url: str, env: dict[str, str], curl_path: str = "curl") -> str | None:
                     return proxy
             return None
     raise AssertionError(f"curl did not try to connect for {url}: {run.stderr[-500:]}")
+
+
+class Recorder:
+    """A loopback TCP listener that records each request line and answers 404 — stands in for
+    both a proxy and an index, so a test sees which one a client connected to."""
+
+    def __init__(self, host: str) -> None:
+        import socket
+        import threading
+
+        self.lines: list[str] = []
+        self._sock = socket.socket()
+        self._sock.bind((host, 0))
+        self._sock.listen(16)
+        self._sock.settimeout(0.2)
+        self.host, self.port = self._sock.getsockname()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                continue
+            with conn:
+                try:
+                    conn.settimeout(5)
+                    self.lines.append(conn.recv(4096).decode(errors="replace").split("\r\n")[0])
+                    conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._sock.close()
+
+
+def uv(host: str, env: dict[str, str], uv_path: str, proxy: Recorder, index: Recorder) -> str:
+    """``"proxy"`` or ``"direct"``: where the real uv sent its index request for ``host``."""
+    import subprocess
+    import sys
+    import tempfile
+
+    proxy.lines.clear()
+    index.lines.clear()
+    with tempfile.TemporaryDirectory() as home:
+        run_env = {"PATH": os.environ.get("PATH", ""), "HOME": home, "UV_NO_CACHE": "1"}
+        run_env.update(UV_HTTP_RETRIES="0", UV_NO_CONFIG="1", **env)
+        subprocess.run(
+            [uv_path, "pip", "install", "--dry-run", "--no-deps", "--python", sys.executable,
+             "--index-url", f"http://{host}:{index.port}/simple/", "kuaidi-no-such-package"],
+            env=run_env, capture_output=True, timeout=60, check=False,
+        )  # fmt: skip
+    if proxy.lines and not index.lines:
+        return "proxy"
+    if index.lines and not proxy.lines:
+        return "direct"
+    raise AssertionError(f"uv reached proxy={proxy.lines} index={index.lines}")

@@ -63,8 +63,8 @@ RULES: list[tuple[str, str, dict[str, bool]]] = [
     # CIDR: not in httpx 0.28 (an exact IP there)
     ("127.0.0.0/8", "http://127.0.0.5:7/", {"default": False, "httpx": True}),
     ("127.0.0.1", "http://127.0.0.1:5000/", {"default": False}),
-    # case: every family but uv compares case-insensitively... and uv's hosts are lowercase too
-    ("ALIYUN.COM", "https://mirrors.aliyun.com/", {"default": False, "uv": True}),
+    # case: every family compares case-insensitively
+    ("ALIYUN.COM", "https://mirrors.aliyun.com/", {"default": False}),
     # an entry with a port: requests and httpx honour it, curl/uv/kuaidi ignore the port
     ("aliyun.com:8080", "http://aliyun.com:8080/", {"default": False, "curl": True, "uv": True}),
     ("aliyun.com:8080", "http://aliyun.com/", {"default": True, "kuaidi": False}),

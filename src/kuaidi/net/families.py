@@ -175,11 +175,11 @@ def curl_match(host: str, value: str) -> bool:
 
 
 def uv_match(host: str, value: str) -> bool:
-    """reqwest ``NoProxy``: IPs/networks, and domains matched apex + subdomains."""
+    """reqwest ``NoProxy``: IPs/networks, and domains matched apex + subdomains (any case)."""
     if not value:
         return False
-    host = host.strip("[]")
-    for part in (p.strip() for p in value.split(",")):
+    host = host.strip("[]").lower()
+    for part in (p.strip().lower() for p in value.split(",")):
         if not part:
             continue
         if is_ip(host):

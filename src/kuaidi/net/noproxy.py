@@ -129,8 +129,11 @@ def proxy_variable(
                 return (name, environ[name])
         return None
     if family == "uv":
-        for name in (f"{scheme}_proxy".upper(), f"{scheme}_proxy", "ALL_PROXY", "all_proxy"):
-            if environ.get(name):
+        # hyper-util: the first variable *present* wins, even empty ("HTTP_PROXY=" = none);
+        # ALL_PROXY/all_proxy is the fallback when the scheme's value is missing or empty
+        for names in ((f"{scheme}_proxy".upper(), f"{scheme}_proxy"), ("ALL_PROXY", "all_proxy")):
+            name = next((n for n in names if n in environ), None)
+            if name is not None and environ[name]:
                 return (name, environ[name])
         return None
     raise ValueError(f"unknown client family {family!r}; choose one of {', '.join(FAMILIES)}")
