@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -104,6 +105,31 @@ def parse_files(spec: str) -> list[tuple[str, int]]:
         except KuaidiError:
             raise KuaidiError(f"bad size spec token {token.strip()!r}", fix=SPEC_FIX) from None
     return out
+
+
+def parse_repos(text: str) -> list[RepoSpec]:
+    """Repos from ``[datasets/]org/name=FILES`` items joined by ``;``; a bare FILES spec means
+    ``kuaidi-sim/model``. ``parse_repos("me/a=tiny;datasets/me/d=x.csv:1KB")``.
+
+    Raises KuaidiError naming the bad item or token.
+    """
+    specs = []
+    for item in (i.strip() for i in text.split(";")):
+        if not item:
+            continue
+        name, sep, files = item.partition("=")
+        if not sep:
+            name, files = "kuaidi-sim/model", item
+        repo_type: RepoType = "model"
+        if name.startswith("datasets/"):
+            repo_type, name = "dataset", name[len("datasets/") :]
+        if not re.fullmatch(r"[\w.-]+(/[\w.-]+)?", name):
+            raise KuaidiError(
+                f"bad repo id {name!r} in --repos", fix="write org/name=FILES, e.g. me/tiny=tiny"
+            )
+        parse_files(files)  # fail early, naming the token
+        specs.append(RepoSpec(name, files, repo_type=repo_type))
+    return specs
 
 
 def git_blob_sha1(data: bytes) -> str:
