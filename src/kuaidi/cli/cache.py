@@ -1,0 +1,89 @@
+"""``kuaidi cache``: list what is in the HF cache, and verify blobs against their hashes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from kuaidi.get import default_cache_dir
+from kuaidi.store.inspect import list_repos, verify
+
+_CACHE_OPT = click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="HF cache (default HF_HUB_CACHE or $HF_HOME/hub).",
+)
+
+
+@click.group(name="cache")
+def command() -> None:
+    """Inspect the Hugging Face cache kuaidi (and huggingface_hub) write."""
+
+
+@command.command(name="list")
+@_CACHE_OPT
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_cmd(cache_dir: Path | None, as_json: bool) -> int:
+    """Repos in the cache with size, revisions and resumable partial bytes."""
+    cache = cache_dir or default_cache_dir()
+    repos = list_repos(cache)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "repo_type": r.repo_type,
+                        "repo_id": r.repo_id,
+                        "size": r.size,
+                        "blobs": r.blobs,
+                        "revisions": r.revisions,
+                        "partial_bytes": r.partial_bytes,
+                        "path": str(r.path),
+                    }
+                    for r in repos
+                ],
+                indent=1,
+            )
+        )
+        return 0
+    table = Table(title=str(cache))
+    for col in ("type", "repo", "size", "files", "refs", "partial (resumable)"):
+        table.add_column(col)
+    for r in repos:
+        table.add_row(
+            r.repo_type,
+            r.repo_id,
+            f"{r.size / 1e6:,.1f} MB",
+            str(r.blobs),
+            ", ".join(r.revisions) or "-",
+            f"{r.partial_bytes / 1e6:,.1f} MB" if r.partial_bytes else "-",
+        )
+    Console().print(table)
+    try:  # huggingface_hub's own view, when installed: its warnings mean a broken layout
+        from huggingface_hub import scan_cache_dir
+
+        for warning in scan_cache_dir(cache).warnings:
+            click.echo(f"huggingface_hub: {warning}", err=True)
+    except Exception:
+        pass
+    return 0
+
+
+@command.command(name="verify")
+@click.argument("repo_id", required=False)
+@_CACHE_OPT
+def verify_cmd(repo_id: str | None, cache_dir: Path | None) -> int:
+    """Re-hash every blob (of REPO_ID) against its name; exit 1 if any is corrupt."""
+    cache = cache_dir or default_cache_dir()
+    bad = checked = 0
+    for check in verify(cache, repo_id):
+        checked += 1
+        if not check.ok:
+            bad += 1
+            click.echo(f"CORRUPT {check.repo_id}: {check.blob} ({check.reason})")
+    click.echo(f"{checked} blobs checked, {bad} corrupt", err=True)
+    return 1 if bad else 0

@@ -1,0 +1,33 @@
+"""`kuaidi cache list/verify` on a cache kuaidi filled from the sim."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from kuaidi.cli import main
+from kuaidi.cli.cache import command
+from kuaidi.get import download
+
+
+def test_list_and_verify_then_detect_corruption(tmp_path: Path) -> None:
+    from kuaidi.sim import Sim
+    from kuaidi.sim.content import Catalog, RepoSpec
+
+    catalog = Catalog(tmp_path / "content", [RepoSpec("org/m", "tiny", revisions=1)])
+    with Sim("clean", catalog=catalog, hosts=["hf-mirror", "hf-cdn"]) as sim:
+        cache = tmp_path / "hub"
+        assert download("org/m", endpoint=sim.url("hf-mirror"), cache_dir=cache).ok
+    runner = CliRunner()
+    listed = runner.invoke(command, ["list", "--cache-dir", str(cache), "--json"])
+    assert listed.exit_code == 0
+    [repo] = json.loads(listed.output)
+    assert (repo["repo_id"], repo["revisions"], repo["blobs"]) == ("org/m", ["main"], 5)
+    assert main(["cache", "verify", "--cache-dir", str(cache)]) == 0
+    blob = max((cache / "models--org--m" / "blobs").iterdir(), key=lambda p: p.stat().st_size)
+    data = bytearray(blob.read_bytes())
+    data[10] ^= 1
+    blob.write_bytes(bytes(data))
+    assert main(["cache", "verify", "org/m", "--cache-dir", str(cache)]) == 1
