@@ -336,7 +336,10 @@ class _Handler(BaseHTTPRequestHandler):
             return 0 <= position(rule) < end[0]
 
         def on_fire(rule: FaultRule) -> None:
-            if rule.kind in ("reset", "truncate"):
+            # an open-ended stall usually ends with the client hanging up
+            if rule.kind in ("reset", "truncate") or (
+                rule.kind == "stall" and rule.seconds is None
+            ):
                 end[0] = min(end[0], rule.after)
 
         cuts = host.faults.decide(
