@@ -1,0 +1,135 @@
+"""``kuaidi probe``: rank mirrors by how a download will really use them; ``--apply`` writes the
+winner through ``kuaidi setup``."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from kuaidi.errors import KuaidiError
+from kuaidi.probe import DEFAULT_TIMEOUT, TARGETS, ProbeResult, parse_candidate, probe
+from kuaidi.probe.apply import WRITERS, apply_winner
+from kuaidi.probe.report import as_dict, render
+
+
+def _size(text: str) -> int:
+    units = {"k": 1024, "m": 1024**2}
+    text = text.strip().lower().removesuffix("ib").removesuffix("b")
+    try:
+        if text and text[-1] in units:
+            return int(float(text[:-1]) * units[text[-1]])
+        return int(text)
+    except ValueError:
+        raise KuaidiError(
+            f"--bytes {text!r} is not a size", fix="write it like 2MiB or 512k"
+        ) from None
+
+
+@click.command(name="probe")
+@click.argument("target", type=click.Choice([*TARGETS, "all"]), default="all")
+@click.option("--rounds", type=click.IntRange(1, 20), default=3, show_default=True)
+@click.option(
+    "--timeout",
+    type=float,
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Seconds for the whole probe (all candidates, all rounds).",
+)
+@click.option(
+    "--candidate",
+    "candidates",
+    multiple=True,
+    metavar="NAME=URL",
+    help="Probe this mirror instead of the catalog (repeatable; one target only).",
+)
+@click.option("--package", help="PyPI project whose index page is timed (default pip).")
+@click.option(
+    "--artifact-package", help="PyPI project whose newest wheel is timed (default: --package)."
+)
+@click.option("--repo", help="HF / ModelScope repo to time.")
+@click.option(
+    "--bytes",
+    "range_bytes",
+    default="2MiB",
+    show_default=True,
+    help="Size of the ranged GET for throughput.",
+)
+@click.option(
+    "--sample-seconds",
+    type=float,
+    default=4.0,
+    show_default=True,
+    help="Stop each throughput sample after this long.",
+)
+@click.option("--apply", "do_apply", is_flag=True, help="Write the winner with kuaidi setup.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (docs/probe.md).")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("/"),
+    help="Platform detection root for --apply (a fake tree in tests).",
+)
+def command(
+    target: str,
+    rounds: int,
+    timeout: float,
+    candidates: tuple[str, ...],
+    package: str | None,
+    artifact_package: str | None,
+    repo: str | None,
+    range_bytes: str,
+    sample_seconds: float,
+    do_apply: bool,
+    as_json: bool,
+    root: Path,
+) -> int:
+    """Measure mirrors for TARGET (pypi, conda, hf, modelscope, all) and recommend one."""
+    kinds = list(TARGETS) if target == "all" else [target]
+    if candidates and len(kinds) != 1:
+        raise KuaidiError(
+            "--candidate needs one target", fix="e.g. kuaidi probe pypi --candidate x=URL"
+        )
+    cands = [parse_candidate(c, kinds[0]) for c in candidates] if candidates else None
+    size = _size(range_bytes)
+
+    def one(kind: str) -> ProbeResult:
+        return probe(
+            kind,
+            cands,
+            rounds=rounds,
+            timeout=timeout,
+            range_bytes=size,
+            sample_seconds=sample_seconds,
+            package=package,
+            artifact_package=artifact_package,
+            repo=repo,
+        )
+
+    # Targets run side by side, so `all` keeps the same overall time bound as one target.
+    with ThreadPoolExecutor(max_workers=len(kinds)) as pool:
+        results = list(pool.map(one, kinds))
+    written: list[Path] = []
+    if do_apply:
+        for result in results:
+            if result.kind in WRITERS:
+                written += apply_winner(result, root=root)
+    if as_json:
+        doc = as_dict(results)
+        if do_apply:
+            doc["written"] = [str(p) for p in written]
+        click.echo(json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False))
+    else:
+        console = Console(highlight=False)
+        for result in results:
+            render(result, console)
+        for path in written:
+            console.print(f"wrote {path}")
+        if written:
+            console.print("undo with: kuaidi setup --undo")
+        elif not do_apply and any(r.winner for r in results):
+            console.print("write it with: kuaidi probe " + target + " --apply")
+    return 0 if all(r.winner for r in results) else 1

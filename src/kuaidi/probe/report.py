@@ -1,0 +1,113 @@
+"""A probe result as a rich table (people) or stable JSON (scripts, docs/probe.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from kuaidi.probe import ProbeResult
+from kuaidi.probe.measure import Measurement
+
+JSON_VERSION = 1
+STYLE = {
+    "ok": "green",
+    "stale": "yellow",
+    "broken": "red",
+    "not-index": "red",
+    "timeout": "red",
+    "down": "red",
+}
+
+
+def _rate(bps: float | None) -> str:
+    if bps is None:
+        return "—"
+    if bps >= 1e6:
+        return f"{bps / 1e6:.1f} MB/s"
+    return f"{bps / 1e3:.0f} kB/s"
+
+
+def _ms(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{seconds * 1000:.0f} ms"
+
+
+def measurement_dict(m: Measurement) -> dict[str, Any]:
+    c = m.candidate
+    return {
+        "name": c.name,
+        "url": c.url,
+        "catalog": c.catalog,
+        "verdict": m.verdict,
+        "reason": m.reason,
+        "ttfb_ms": None if m.ttfb is None else round(m.ttfb * 1000, 1),
+        "throughput_bps": None if m.throughput is None else round(m.throughput),
+        "rounds": len(m.rounds),
+        "failed_rounds": sum(1 for r in m.rounds if r.failure),
+        "served_by": m.served_by,
+        "version": m.version,
+        "sync": None
+        if m.sync is None
+        else {"state": m.sync.state, "last_success": m.sync.last_success},
+        "notes": list(m.notes),
+    }
+
+
+def as_dict(results: list[ProbeResult]) -> dict[str, Any]:
+    return {
+        "version": JSON_VERSION,
+        "targets": [
+            {
+                "kind": r.kind,
+                "elapsed_s": round(r.elapsed, 2),
+                "timeout_s": r.timeout,
+                "rounds": r.rounds,
+                "winner": r.winner.candidate.name if r.winner else None,
+                "candidates": [measurement_dict(m) for m in r.ranked],
+            }
+            for r in results
+        ],
+    }
+
+
+def render(result: ProbeResult, console: Console) -> None:
+    table = Table(title=f"kuaidi probe {result.kind} — {result.rounds} rounds, median figures")
+    for col, justify in (
+        ("#", "right"),
+        ("mirror", "left"),
+        ("verdict", "left"),
+        ("TTFB", "right"),
+        ("throughput", "right"),
+        ("failed", "right"),
+        ("served by", "left"),
+        ("freshness / why", "left"),
+    ):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for i, m in enumerate(result.ranked, 1):
+        why = m.reason or "; ".join(
+            [*([f"serves {m.version}"] if m.version and m.order == "version" else []), *m.notes]
+        )
+        served = m.served_by or "—"
+        if m.served_by and m.served_by != m.candidate.host.split("/")[0]:
+            served += " (redirected)"
+        table.add_row(
+            str(i),
+            m.candidate.name,
+            f"[{STYLE[m.verdict]}]{m.verdict}[/]",
+            _ms(m.ttfb),
+            _rate(m.throughput),
+            f"{sum(1 for r in m.rounds if r.failure)}/{len(m.rounds)}",
+            served,
+            why,
+        )
+    console.print(table)
+    winner = result.winner
+    took = f"took {result.elapsed:.1f} s of a {result.timeout:g} s bound"
+    if winner is None:
+        console.print(f"no usable {result.kind} mirror; {took}")
+    else:
+        console.print(
+            f"recommended {result.kind} mirror: [bold]{winner.candidate.name}[/] "
+            f"({winner.candidate.url}); {took}"
+        )
