@@ -1,0 +1,250 @@
+"""ModelScope (魔搭) as a :class:`~kuaidi.sources.base.Source`, via the REST API its SDK uses.
+
+ModelScope is *not* an HF endpoint: its ids differ (``meta-llama/X`` ↔ ``LLM-Research/X``, see
+:mod:`kuaidi.sources.idmap`), its branch is ``master`` (HF ``main`` is mapped), and its listing
+gives a ``Sha256`` for every file — small ones too, where HF gives only a git blob sha1. Calls
+(modelscope-protocol.md §3)::
+
+    GET /api/v1/{models|datasets}/{o}/{n}/revisions               revision → commit
+    GET /api/v1/models/{o}/{n}/repo/files?Revision=C&Recursive=True   files, Sha256 + Size
+    GET /api/v1/datasets/{o}/{n}/repo/tree?Revision=C&Root=/&Recursive=True
+        &PageNumber=N&PageSize=200                                    dataset files, paged
+    GET /api/v1/models/{o}/{n}/repo?Revision=C&FilePath=P             the bytes (Range; may 302)
+
+``RepoRef.repo_id`` is the *ModelScope* id here; the store still files the bytes under the HF id
+(the ladder keeps both). The token goes to the endpoint's origin only (cookie ``m_session_id``
+and ``Authorization: Bearer``, as the new SDK sends), never to the OSS CDN it redirects to.
+
+>>> ms = ModelScopeSource("https://www.modelscope.cn", client)            # doctest: +SKIP
+>>> ms.list(RepoRef("LLM-Research/Meta-Llama-3-8B-Instruct")).files[0]    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+import httpx
+
+from kuaidi.errors import KuaidiError
+from kuaidi.net.auth import ScopedToken, origin_of
+from kuaidi.sources.base import Listing, RemoteFile, RepoRef
+from kuaidi.store.paths import safe_relpath
+from kuaidi.transfer.route import Route
+
+DEFAULT_ENDPOINT = "https://www.modelscope.cn"
+MS_BRANCH = "master"
+PAGE_SIZE = 200
+MAX_PAGES = 5_000
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_HEX40 = re.compile(r"^[0-9a-f]{40}$")
+_RETRY_STATUS = (429, 500, 502, 503, 504)
+
+
+def _ok(resp: httpx.Response) -> bool:
+    try:
+        body = resp.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("Code") == 200
+
+
+def ms_revision(revision: str) -> str:
+    """HF's default branch ``main`` is ModelScope's ``master``; anything else passes through."""
+    return MS_BRANCH if revision in ("", "main") else revision
+
+
+class ModelScopeSource:
+    """A ModelScope hub (``www.modelscope.cn``, ``modelscope.ai``, the sim, a private deploy)."""
+
+    def __init__(
+        self,
+        endpoint: str = DEFAULT_ENDPOINT,
+        client: httpx.Client | None = None,
+        token: str | None = None,
+        *,
+        name: str = "modelscope",
+        retries: int = 3,
+    ) -> None:
+        if "://" not in endpoint:  # MODELSCOPE_DOMAIN style: a host only
+            endpoint = f"https://{endpoint}"
+        self.endpoint = endpoint.rstrip("/")
+        if client is None:
+            from kuaidi.net.client import make_client
+
+            client = make_client()
+        self.client = client
+        self.name = name
+        self._auth = ScopedToken(token, self.endpoint) if token else None
+        self._token = token
+        self._retries = retries
+
+    def __repr__(self) -> str:  # never the token
+        return f"ModelScopeSource({self.endpoint!r}, name={self.name!r})"
+
+    # -- HTTP ------------------------------------------------------------------------------
+    def _headers(self, url: str) -> dict[str, str]:
+        if self._auth is None or not self._auth.applies_to(url):
+            return {}
+        return {**self._auth.headers_for(url), "cookie": f"m_session_id={self._token}"}
+
+    def _get(self, url: str) -> httpx.Response:
+        """GET an API URL, retrying 429/5xx and transport errors with backoff."""
+        last: Exception | None = None
+        for attempt in range(self._retries + 1):
+            try:
+                resp = self.client.get(url, headers=self._headers(url))
+            except httpx.HTTPError as exc:
+                last = exc
+                time.sleep(min(0.25 * 2**attempt, 4.0))
+                continue
+            if resp.status_code in _RETRY_STATUS and attempt < self._retries:
+                wait = resp.headers.get("retry-after", "")
+                time.sleep(min(float(wait) if wait.isdigit() else 0.25 * 2**attempt, 10.0))
+                continue
+            return resp
+        raise KuaidiError(
+            f"cannot reach ModelScope at {self.endpoint}: {type(last).__name__}: {last}",
+            fix="check the network, or --modelscope-endpoint / MODELSCOPE_ENDPOINT",
+            exit_code=1,
+        )
+
+    def _data(self, url: str, repo: RepoRef, what: str) -> Any:
+        """The ``Data`` of an enveloped answer; KuaidiError naming the repo otherwise."""
+        resp = self._get(url)
+        if resp.status_code in (401, 403, 404):
+            raise self._missing(repo, resp.status_code)
+        try:
+            body = resp.json()
+        except ValueError as exc:
+            raise KuaidiError(
+                f"{self.endpoint} answered {what} for {repo.repo_id} with something not JSON "
+                f"(HTTP {resp.status_code})",
+                fix="check that the endpoint is a ModelScope hub",
+                exit_code=1,
+            ) from exc
+        if resp.status_code != 200 or not isinstance(body, dict) or body.get("Code") != 200:
+            message = body.get("Message") if isinstance(body, dict) else None
+            raise KuaidiError(
+                f"ModelScope {what} for {repo.repo_id} failed: HTTP {resp.status_code}"
+                + (f", {message}" if message else ""),
+                fix="retry later, or leave ModelScope out with --no-modelscope",
+                exit_code=1,
+            )
+        return body.get("Data")
+
+    def _missing(self, repo: RepoRef, status: int) -> KuaidiError:
+        if status == 403 and not self._token:
+            return KuaidiError(
+                f"ModelScope {repo.repo_type} {repo.repo_id} needs a login (HTTP 403)",
+                fix="set MODELSCOPE_API_TOKEN, or leave ModelScope out",
+            )
+        return KuaidiError(
+            f"ModelScope has no {repo.repo_type} {repo.repo_id} (or it is private/gated)",
+            fix="check the ModelScope id; gated models need an approved MODELSCOPE_API_TOKEN",
+        )
+
+    # -- Source ----------------------------------------------------------------------------
+    def api_base(self, repo: RepoRef) -> str:
+        return f"{self.endpoint}/api/v1/{repo.repo_type}s/{repo.repo_id}"
+
+    def exists(self, repo: RepoRef) -> bool:
+        """True when ModelScope answers 200 for the repo's info (one cheap request)."""
+        resp = self._get(self.api_base(repo))
+        return resp.status_code == 200 and _ok(resp)
+
+    def resolve_commit(self, repo: RepoRef) -> str:
+        """The commit ``repo.revision`` names (``main`` → ``master``); the name if none is given."""
+        revision = ms_revision(repo.revision)
+        data = self._data(f"{self.api_base(repo)}/revisions", repo, "revisions")
+        rev_map = (data or {}).get("RevisionMap", {}) if isinstance(data, dict) else {}
+        for item in [*rev_map.get("Branches", []), *rev_map.get("Tags", [])]:
+            if isinstance(item, dict) and item.get("Revision") == revision:
+                commit = item.get("CommitId")
+                return commit if isinstance(commit, str) and _HEX40.match(commit) else revision
+        if _HEX40.match(revision):
+            return revision  # a commit id: listing it will tell whether it exists
+        raise KuaidiError(
+            f"ModelScope {repo.repo_id} has no revision {revision!r}",
+            fix="ModelScope's default branch is 'master'; check --revision",
+        )
+
+    def list(self, repo: RepoRef) -> Listing:
+        """Every file of the revision with size and sha256 (and the git blob id when listed)."""
+        commit = self.resolve_commit(repo)
+        entries = (
+            self._list_dataset(repo, commit)
+            if repo.repo_type == "dataset"
+            else self._list_model(repo, commit)
+        )
+        files: list[RemoteFile] = []
+        seen: set[str] = set()
+        for entry in entries:
+            remote = self._parse_entry(entry)
+            if remote is not None and remote.path not in seen:
+                seen.add(remote.path)
+                files.append(remote)
+        return Listing(repo=repo, commit=commit, files=files, source=self.name)
+
+    def _list_model(self, repo: RepoRef, commit: str) -> list[Any]:
+        url = f"{self.api_base(repo)}/repo/files?Revision={quote_plus(commit)}&Recursive=True"
+        data = self._data(url, repo, "the file list")
+        files = data.get("Files") if isinstance(data, dict) else None
+        if not isinstance(files, list):
+            raise KuaidiError(f"{self.endpoint} sent a file list without Files for {repo.repo_id}")
+        return files
+
+    def _list_dataset(self, repo: RepoRef, commit: str) -> list[Any]:
+        entries: list[Any] = []
+        for number in range(1, MAX_PAGES + 1):
+            url = (
+                f"{self.api_base(repo)}/repo/tree?Revision={quote_plus(commit)}&Root=/"
+                f"&Recursive=True&PageNumber={number}&PageSize={PAGE_SIZE}"
+            )
+            data = self._data(url, repo, "the file tree")
+            page = data.get("Files") if isinstance(data, dict) else None
+            if not isinstance(page, list):
+                raise KuaidiError(f"{self.endpoint} sent a tree page without Files")
+            entries.extend(page)
+            if len(page) < PAGE_SIZE:
+                return entries
+        raise KuaidiError(
+            f"the ModelScope tree of {repo.repo_id} does not end (>{MAX_PAGES} pages)",
+            fix="the endpoint's paging is broken; leave ModelScope out",
+            exit_code=1,
+        )
+
+    def _parse_entry(self, entry: Any) -> RemoteFile | None:
+        if not isinstance(entry, dict) or entry.get("Type") == "tree":
+            return None
+        path = safe_relpath(entry.get("Path"))  # raises on traversal, absolute, NUL
+        size = entry.get("Size")
+        if not isinstance(size, int) or size < 0:
+            raise KuaidiError(f"ModelScope listed {path!r} with an invalid size {size!r}")
+        sha256 = str(entry.get("Sha256") or "").lower() or None
+        if sha256 is not None and not _HEX64.match(sha256):
+            raise KuaidiError(f"ModelScope listed {path!r} with a malformed Sha256")
+        lfs = bool(entry.get("IsLFS"))
+        # ``Id`` is the git blob id; for an LFS file it names the pointer, not the bytes.
+        blob_id = str(entry.get("Id") or "").lower()
+        git_sha1 = blob_id if not lfs and _HEX40.match(blob_id) else None
+        return RemoteFile(path=path, size=size, sha256=sha256, git_sha1=git_sha1, lfs=lfs)
+
+    def file_url(self, repo: RepoRef, commit: str, path: str) -> str:
+        """The download URL (``FilePath`` last, as the SDK sends it for datasets)."""
+        query = f"Revision={quote_plus(commit)}&FilePath={quote_plus(path)}"
+        if repo.repo_type == "dataset":
+            query = f"Source=SDK&{query}"
+        return f"{self.endpoint}/api/v1/{repo.repo_type}s/{quote(repo.repo_id)}/repo?{query}"
+
+    def route(self, repo: RepoRef, commit: str, path: str) -> Route:
+        """A transfer Route for one file; the token is scoped to this endpoint's origin."""
+        return Route(
+            source=self.name,
+            url=self.file_url(repo, commit, path),
+            client=self.client,
+            token=self._token,
+            token_origin=origin_of(self.endpoint) if self._token else None,
+        )
