@@ -251,5 +251,6 @@ def test_tinyproxy_carries_requests_to_the_walled_origin(sim_factory, tmp_path):
         [curl, "-sS", "--max-time", "10", "-o", "/dev/null", f"{base}/config.json"],
         capture_output=True, text=True, timeout=30, env=env,
     )  # fmt: skip
-    assert direct.returncode != 0 and "reset" in direct.stderr.lower(), direct.stderr
+    # accepted then RST: curl reports it as a failed connect (7) or a reset on receive (56)
+    assert direct.returncode in (7, 56), direct.stderr
     assert any(e.outcome == "refused" for e in sim.log("origin"))
