@@ -214,6 +214,8 @@ def measure(
                     continue
                 result.version, result.order = seen.version, seen.order
                 artifact = seen.artifact or artifact
+                if artifact is None and hasattr(target, "artifact_url"):
+                    artifact = target.artifact_url(cand)
                 page = getattr(target, "artifact_page", lambda c: None)(cand)
                 if artifact is None and page is not None:
                     listing = fetch(client, page, deadline, request_timeout=request_timeout)

@@ -208,10 +208,11 @@ class HfTarget:
             return Seen(problem="answers HTML, not the HF protocol (captive portal?)")
         if not commit:
             return Seen(problem="no X-Repo-Commit header: not an HF endpoint")
-        base = url.split("/resolve/", 1)[0]
-        return Seen(
-            version=commit, artifact=f"{base}/resolve/main/{quote(self.big)}", order="equal"
-        )
+        # the HEAD was redirected (resolve-cache, CDN): the artifact is named from the endpoint
+        return Seen(version=commit, order="equal")
+
+    def artifact_url(self, cand: Candidate) -> str:
+        return f"{cand.url}/{self.repo}/resolve/main/{quote(self.big)}"
 
 
 class ModelScopeTarget:
