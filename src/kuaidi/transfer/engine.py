@@ -24,14 +24,16 @@ from kuaidi.errors import KuaidiError
 from kuaidi.sources.base import RemoteFile
 from kuaidi.store.target import Target
 from kuaidi.transfer.fetch import Expired, FetchError, open_segment
-from kuaidi.transfer.journal import Journal, gaps
+from kuaidi.transfer.journal import Journal, gaps, merge
 from kuaidi.transfer.progress import Events
 from kuaidi.transfer.retry import Backoff
 from kuaidi.transfer.route import Route
 from kuaidi.transfer.scheduler import FileState, FileTask, Scheduler
 from kuaidi.transfer.segment import Segment
+from kuaidi.transfer.verify import IncrementalHash
 
 MiB = 1 << 20
+HASH_STEP = 8 * MiB  # hash the on-disk prefix in steps of at least this
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class EngineOptions:
     min_split: int = 1 * MiB  # never steal halves smaller than this
     chunk: int = 256 * 1024
     flush_bytes: int = 4 * MiB  # journal progress at least this often per connection
+    piece: int = 32 * MiB  # ranges are handed out in pieces of this size, in file order
     backoff: Backoff = field(default_factory=Backoff)
     seed: int | None = None
 
@@ -168,8 +171,22 @@ class Engine:
         task.resumed = sum(b - a for a, b in done)
         self.events.credit(task.resumed)
         self.events.file_started(task.remote.path)
-        task.segments = [Segment(task, a, b) for a, b in gaps(done, size)]
+        task.done = list(done)
+        task.hasher = IncrementalHash(task.remote)
+        task.segments = self._pieces(task, gaps(done, size))
         return "active" if task.segments else "complete"
+
+    def _pieces(self, task: FileTask, ranges: list[tuple[int, int]]) -> list[Segment]:
+        """Cut the missing ranges into pieces handed out in file order: the verified prefix
+        then grows steadily (hashed as it lands) and stealing only has to cover the tail."""
+        piece = self.opts.piece
+        out = []
+        for a, b in ranges:
+            while b - a >= 2 * piece:
+                out.append(Segment(task, a, a + piece))
+                a += piece
+            out.append(Segment(task, a, b))
+        return out
 
     def _present(self, task: FileTask) -> bool:
         if not all(self.target.is_present(f) for f in task.files):
@@ -180,13 +197,16 @@ class Engine:
         return True
 
     def _release(self, task: FileTask) -> None:
-        if task.journal is not None:
-            task.journal.close()
-            task.journal = None
-        if task.fd >= 0:
-            with contextlib.suppress(OSError):
-                os.close(task.fd)
-            task.fd = -1
+        with task.guard:
+            if task.journal is not None:
+                task.journal.close()
+                task.journal = None
+            if task.users > 0:
+                task.close_pending = True  # the last worker out closes the fd
+            elif task.fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(task.fd)
+                task.fd = -1
         if task.lock is not None:
             with contextlib.suppress(Exception):
                 task.lock.release()  # type: ignore[attr-defined]
@@ -205,7 +225,8 @@ class Engine:
                 sched.abort(exc)
             except Exception as exc:  # a bug must not hang the run: fail that file
                 task = work if isinstance(work, FileTask) else work.file
-                self._fail(task, f"internal error: {type(exc).__name__}: {exc}")
+                if task.state not in (FileState.FAILED, FileState.DONE, FileState.PRESENT):
+                    self._fail(task, f"internal error: {type(exc).__name__}: {exc}")
 
     def _fail(self, task: FileTask, error: str) -> None:
         self._release(task)
@@ -217,6 +238,23 @@ class Engine:
             return self.opts.backoff.delay(attempt, retry_after, rng=self._rng)
 
     def _run_segment(self, seg: Segment) -> None:
+        task = seg.file
+        with task.guard:
+            if task.fd < 0 or task.close_pending:
+                return  # the file failed or the run stopped meanwhile
+            task.users += 1
+        try:
+            self._run_segment_inner(seg)
+        finally:
+            with task.guard:
+                task.users -= 1
+                if task.users == 0 and task.close_pending and task.fd >= 0:
+                    with contextlib.suppress(OSError):
+                        os.close(task.fd)
+                    task.fd = -1
+                    task.close_pending = False
+
+    def _run_segment_inner(self, seg: Segment) -> None:
         task = seg.file
         route = task.routes[0]  # the route ladder will pick per segment
         before = seg.pos
@@ -304,7 +342,18 @@ class Engine:
             task.journal.append(seg.recorded, seg.pos)
         except (OSError, ValueError):
             return  # the file was released meanwhile (failed/aborted): progress just isn't kept
+        with task.guard:
+            task.done = merge([*task.done, (seg.recorded, seg.pos)])
+            prefix = task.done[0][1] if task.done and task.done[0][0] == 0 else 0
         seg.recorded = seg.pos
+        hasher = task.hasher
+        if hasher is not None and prefix - hasher.pos >= HASH_STEP and hasher.lock.acquire(False):
+            try:  # hash what is already contiguous on disk, so verifying at the end is quick
+                hasher.feed(task.fd, prefix)
+            except OSError:
+                pass
+            finally:
+                hasher.lock.release()
 
     # -- verification ----------------------------------------------------------------------
     def _verify(self, task: FileTask) -> None:
@@ -313,11 +362,19 @@ class Engine:
         if task.journal is not None:
             task.journal.close()
             task.journal = None
+        problem: str | None = None
+        hashed = task.fd >= 0 and task.hasher is not None
+        if hashed:
+            assert task.hasher is not None
+            with task.hasher.lock:  # finish the running hash: only the tail is left
+                task.hasher.feed(task.fd, task.size)
+                problem = task.hasher.problem(os.fstat(task.fd).st_size)
         if task.fd >= 0:
             os.fsync(task.fd)
             os.close(task.fd)
             task.fd = -1
-        problem = check_file(task.placement.part, task.remote)
+        if not hashed:
+            problem = check_file(task.placement.part, task.remote)
         if problem is None:
             self.target.install(task.remote, task.placement.part)
             for other in task.files[1:]:
@@ -343,4 +400,6 @@ class Engine:
         os.ftruncate(task.fd, task.size)
         task.journal = Journal.open(task.placement.journal, task.size, fresh=True)
         task.single_stream = False
-        self._sched.restart_file(task, [Segment(task, 0, task.size)])
+        task.done = []
+        task.hasher = IncrementalHash(task.remote)
+        self._sched.restart_file(task, self._pieces(task, [(0, task.size)]))

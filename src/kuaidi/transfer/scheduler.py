@@ -23,6 +23,7 @@ from kuaidi.store.target import Placement
 from kuaidi.transfer.journal import Journal
 from kuaidi.transfer.route import Route
 from kuaidi.transfer.segment import Segment
+from kuaidi.transfer.verify import IncrementalHash
 
 
 class FileState(enum.Enum):
@@ -57,6 +58,13 @@ class FileTask:
     retries: int = 0
     error: str | None = None
     wait_until: float = 0.0
+    # Workers currently writing to ``fd``; the fd is closed only when this drops to 0, so a
+    # cancelled worker can never pwrite into a recycled descriptor of another file.
+    done: list[tuple[int, int]] = field(default_factory=list)  # journaled ranges, merged
+    hasher: IncrementalHash | None = None
+    users: int = 0
+    close_pending: bool = False
+    guard: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def remote(self) -> RemoteFile:

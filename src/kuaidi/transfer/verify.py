@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
 from pathlib import Path
 
 from kuaidi.sources.base import RemoteFile
@@ -43,3 +45,48 @@ def check_file(path: Path, remote: RemoteFile) -> str | None:
     if h1 is not None and want_sha1 and h1.hexdigest() != want_sha1:
         return f"git sha1 {h1.hexdigest()[:12]}… != expected {want_sha1[:12]}…"
     return None
+
+
+class IncrementalHash:
+    """The same checks as :func:`check_file`, fed in order while the file is still arriving.
+
+    Workers hash the contiguous prefix that is already on disk (read back with ``pread`` from
+    the page cache), so when the last range lands only its tail remains to hash: verification
+    barely adds to the download time. ``lock`` keeps one hasher per file; a busy worker skips.
+    """
+
+    def __init__(self, remote: RemoteFile) -> None:
+        self.remote = remote
+        self.want_sha256 = remote.sha256 if (remote.lfs or not remote.git_sha1) else None
+        self.want_sha1 = remote.git_sha1 if not remote.lfs else None
+        self.h256 = hashlib.sha256() if self.want_sha256 else None
+        self.h1 = hashlib.sha1(b"blob %d\0" % remote.size) if self.want_sha1 else None
+        self.pos = 0
+        self.lock = threading.Lock()
+
+    def feed(self, fd: int, upto: int) -> None:
+        """Hash ``[pos, upto)`` of the open file ``fd``. Call with ``lock`` held."""
+        if self.h256 is None and self.h1 is None:
+            self.pos = max(self.pos, upto)
+            return
+        while self.pos < upto:
+            data = os.pread(fd, min(_BLOCK, upto - self.pos), self.pos)
+            if not data:
+                break
+            if self.h256 is not None:
+                self.h256.update(data)
+            if self.h1 is not None:
+                self.h1.update(data)
+            self.pos += len(data)
+
+    def problem(self, size: int) -> str | None:
+        """None when the hashed bytes match ``remote``, else why not."""
+        if size != self.remote.size or self.pos != size:
+            return f"size {size} != expected {self.remote.size}"
+        if self.h256 is not None and self.h256.hexdigest() != self.want_sha256:
+            got, want = self.h256.hexdigest(), self.want_sha256 or ""
+            return f"sha256 {got[:12]}… != expected {want[:12]}…"
+        if self.h1 is not None and self.h1.hexdigest() != self.want_sha1:
+            got, want = self.h1.hexdigest(), self.want_sha1 or ""
+            return f"git sha1 {got[:12]}… != expected {want[:12]}…"
+        return None
