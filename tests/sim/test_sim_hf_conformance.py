@@ -201,6 +201,18 @@ def test_old_huggingface_hub_0_26(sim_factory, tmp_path):
     got = _hf(sim, tmp_path, python=python, fn="snapshot", repo_id=TINY)
     assert got.get("ok"), got
     assert got["files"] == _expected(sim, TINY)
+    gated = _hf(sim, tmp_path / "g", python=python, fn="snapshot", repo_id="kuaidi-sim/gated-model")
+    assert gated["error"] == "GatedRepoError", gated
+    missing = _hf(sim, tmp_path / "m", python=python, fn="file", repo_id=TINY, filename="nope")
+    assert missing["error"] == "EntryNotFoundError", missing  # 0.26 has no Remote… subclass
+
+
+def test_renamed_repo_is_followed(sim_factory, tmp_path):
+    sim = sim_factory()
+    got = _hf(sim, tmp_path, fn="snapshot", repo_id="kuaidi-sim/old-tiny-model")
+    assert got.get("ok"), got
+    assert got["files"] == _expected(sim, TINY)
+    assert sim.log("hf-mirror").requests("/api/models/kuaidi-sim/old-tiny-model*", status=307)
 
 
 def test_aria2c_follows_the_cdn_redirect_with_4_connections(sim_factory, tmp_path):
