@@ -1,15 +1,40 @@
-"""``kuaidi demo``: start the sim, download a model through it with a real client, verify it."""
+"""``kuaidi demo``: the cn-link sim with a stall and a reset, kuaidi's own downloader through
+it, then an offline load with huggingface_hub — the README's first command."""
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import click
 
-from kuaidi.sim.demo import INSTALL_HINT, client_available, run_demo
+from kuaidi.get import download
+from kuaidi.sim import Sim
+from kuaidi.sim.demo import DEMO_REPO, demo_faults
 from kuaidi.sim.sizes import format_size
+from kuaidi.transfer.progress import make_progress
+
+
+def _load_offline(snapshot: Path, cache: Path) -> str:
+    """Open the model offline: huggingface_hub (and transformers' AutoConfig) when installed."""
+    if importlib.util.find_spec("huggingface_hub") is None:
+        return f"{snapshot} (install huggingface_hub to load it through the hub's own cache code)"
+    from kuaidi.sim.demo import load_offline
+
+    text = "huggingface_hub: " + load_offline(DEMO_REPO, cache)
+    if importlib.util.find_spec("transformers") is not None:
+        try:
+            from transformers import AutoConfig  # type: ignore[import-not-found]
+
+            config = AutoConfig.from_pretrained(DEMO_REPO, cache_dir=cache, local_files_only=True)
+            text += f"; AutoConfig: {type(config).__name__}"
+        except Exception as exc:  # the demo model is synthetic; say so rather than fail
+            text += f"; AutoConfig could not parse it ({type(exc).__name__})"
+    return text
 
 
 @click.command(name="demo")
@@ -26,28 +51,59 @@ from kuaidi.sim.sizes import format_size
     help="Where the sim's generated content lives (default: the user cache).",
 )
 def command(workdir: Path | None, sim_cache: Path | None) -> int:
-    """Start the sim on cn-link (one stall, one reset), download a demo model, load it offline."""
-    if not client_available():
-        click.echo(f"kuaidi demo needs huggingface_hub as the client: {INSTALL_HINT}")
-        return 1
+    """Start the sim on cn-link (one stall, one reset), kuaidi get a demo model, load it offline."""
     own = workdir is None
     root = Path(tempfile.mkdtemp(prefix="kuaidi-demo-")) if own else workdir
     assert root is not None
     root.mkdir(parents=True, exist_ok=True)
+    cache = root / "hub"
     try:
-        report = run_demo(root, say=click.echo, sim_cache=sim_cache)
+        with Sim("cn-link", faults=demo_faults(), cache_dir=sim_cache) as sim:
+            repo = sim.catalog.get("model", DEMO_REPO)
+            assert repo is not None
+            cdn = sim.hosts["hf-cdn"]
+            click.echo(
+                f"sim up: profile cn-link, mirror {sim.url('hf-mirror')}, CDN capped at "
+                f"{format_size(cdn.conn_rate or 0)}/s per connection; injecting 1 stall + 1 reset"
+            )
+            click.echo(
+                f"kuaidi get {DEMO_REPO} --endpoint {sim.url('hf-mirror')} --stall-timeout 3"
+            )
+            started = time.monotonic()
+            result = download(
+                DEMO_REPO,
+                endpoint=sim.url("hf-mirror"),
+                cache_dir=cache,
+                stall_timeout=3.0,
+                token=False,
+                events=make_progress("auto"),
+            )
+            seconds = time.monotonic() - started
+            fired = {r.kind: cdn.faults.fired[i] for i, r in enumerate(cdn.faults.rules)}
+            cdn_bytes = cdn.bytes_sent
+        # The sim is down from here on: the load below is truly offline.
+        snapshot = Path(result.path)
+        verified = mismatched = 0
+        for path, f in repo.head.files.items():
+            p = snapshot / path
+            if p.is_file() and hashlib.sha256(p.read_bytes()).hexdigest() == f.sha256:
+                verified += 1
+            else:
+                mismatched += 1
+        ok = result.ok and mismatched == 0
+        if ok:
+            click.echo(f"loaded offline: {_load_offline(snapshot, cache)}")
+        for f in result.failed:
+            click.echo(f"FAILED {f.path}: {f.error}")
+        faults = ", ".join(f"{kind} ×{n}" for kind, n in fired.items() if n) or "none"
+        size = sum(f.size for f in repo.head.files.values())
+        click.echo(
+            f"summary: {len(repo.head.files)} files, {format_size(size)} in {seconds:.1f} s, "
+            f"sha256 verified {verified}/{len(repo.head.files)}; faults hit: {faults}; "
+            f"{result.retries} retries; CDN sent {format_size(cdn_bytes)} "
+            f"({format_size(max(0, cdn_bytes - size))} re-sent after faults)"
+        )
+        return 0 if ok else 1
     finally:
         if own:
             shutil.rmtree(root, ignore_errors=True)
-    faults = ", ".join(f"{kind} ×{n}" for kind, n in report.faults.items() if n) or "none"
-    if report.ok:
-        click.echo(f"loaded offline: {report.loaded}")
-    wasted = max(0, report.cdn_bytes - report.size)
-    click.echo(
-        f"summary: {report.files} files, {format_size(report.size)} in {report.seconds:.1f} s, "
-        f"sha256 verified {report.verified}/{report.files}; faults hit: {faults}; "
-        f"CDN sent {format_size(report.cdn_bytes)} ({format_size(wasted)} re-sent after faults)"
-    )
-    if report.mismatched:
-        click.echo("MISMATCH: " + ", ".join(report.mismatched))
-    return 0 if report.ok else 1
