@@ -19,7 +19,11 @@ TINY = "kuaidi-sim/tiny-model"
 
 
 def _hub_offline(
-    cache: Path, repo_id: str, repo_type: str = "model", revision: str = "main"
+    cache: Path,
+    repo_id: str,
+    repo_type: str = "model",
+    revision: str = "main",
+    python: str = sys.executable,
 ) -> dict[str, bytes]:
     code = (
         "from huggingface_hub import snapshot_download as s; "
@@ -27,9 +31,7 @@ def _hub_offline(
         f"cache_dir={str(cache)!r}, local_files_only=True))"
     )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_XET": "1"}
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
-    )
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=60, env=env)
     assert out.returncode == 0, out.stderr
     return read_tree(Path(out.stdout.strip()))
 
@@ -153,13 +155,19 @@ def test_local_dir_then_hf_download_fetches_nothing(make_sim, tmp_path: Path) ->
         sim.log("hf-mirror").bytes_sent("*/resolve*"),
     )
     n_mirror = len(sim.log("hf-mirror"))
-    code = (
-        "from huggingface_hub import snapshot_download as s; "
-        f"s({TINY!r}, local_dir={str(local)!r}, endpoint={sim.url('hf-mirror')!r})"
-    )
-    env = {**os.environ, "HF_HUB_DISABLE_XET": "1", "HF_HOME": str(tmp_path / "hfhome")}
+    env = {
+        **os.environ,
+        "HF_HUB_DISABLE_XET": "1",
+        "HF_HOME": str(tmp_path / "hfhome"),
+        "HF_ENDPOINT": sim.url("hf-mirror"),
+    }
+    hf = str(Path(sys.executable).with_name("hf"))
     r = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
+        [hf, "download", TINY, "--local-dir", str(local)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
     )
     assert r.returncode == 0, r.stderr
     assert len(sim.log("hf-cdn")) == cdn_before, "hf fetched file bytes again"
@@ -208,3 +216,31 @@ def test_dry_run_and_second_run(make_sim, tmp_path: Path) -> None:  # type: igno
     first = download(TINY, endpoint=sim.url("hf-mirror"), cache_dir=tmp_path)
     again = download(TINY, endpoint=sim.url("hf-mirror"), cache_dir=tmp_path)
     assert first.ok and again.ok and again.bytes_fetched == 0
+
+
+def test_old_huggingface_hub_reads_the_cache_offline(make_sim, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """huggingface_hub 0.26 (still common on CN images) sees kuaidi's cache as its own."""
+    old = os.environ.get("KUAIDI_HF0_PYTHON") or str(
+        Path(__file__).resolve().parents[2] / ".venv-hf0/bin/python"
+    )
+    if not Path(old).exists():
+        pytest.skip("no huggingface_hub 0.26 venv (make test builds it)")
+    sim = make_sim()
+    result = download("kuaidi-sim/nested-model", endpoint=sim.url("hf-mirror"), cache_dir=tmp_path)
+    assert result.ok
+    got = _hub_offline(tmp_path, "kuaidi-sim/nested-model", python=old)
+    assert got == expected(sim, "kuaidi-sim/nested-model")
+
+
+def test_plain_progress_when_not_a_tty(make_sim, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sim = make_sim()
+    out = run_cli("get", TINY, "--cache-dir", str(tmp_path), "--endpoint", sim.url("hf-mirror"))
+    assert out.returncode == 0
+    assert "kuaidi: model.safetensors ok" in out.stderr and "\x1b[" not in out.stderr
+    assert out.stderr.strip().splitlines()[-1].startswith("ok: 5/5 files verified")
+    assert out.stdout.strip() == str(
+        tmp_path
+        / "models--kuaidi-sim--tiny-model"
+        / "snapshots"
+        / sim.catalog.get("model", TINY).head.sha
+    )
