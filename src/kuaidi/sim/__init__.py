@@ -20,6 +20,7 @@ Layers: ``server`` (HTTP core + ``serve_file``), ``content`` (repos, catalog), `
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -129,9 +130,13 @@ class Sim:
         return self
 
     def stop(self) -> None:
-        """Stop every host (safe to call twice)."""
-        for host in self.hosts.values():
-            host.stop()
+        """Stop every host (safe to call twice). Hosts stop in parallel: each waits up to one
+        accept-loop poll interval."""
+        threads = [threading.Thread(target=h.stop, daemon=True) for h in self.hosts.values()]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=10)
         self.started = False
 
     def __enter__(self) -> Sim:
