@@ -81,7 +81,8 @@ class Box:
         )
         self.write(
             "~/.config/uv/uv.toml",
-            '[[index]]\nurl = "https://mirrors.tuna.tsinghua.edu.cn/pypi/web/simple"\ndefault = true\n',
+            '[[index]]\nurl = "https://mirrors.tuna.tsinghua.edu.cn/pypi/web/simple"\n'
+            "default = true\n",
         )
 
 

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from kuaidi.doctor import REGISTRY, run
-from tests.doctor.conftest import GiB, Box
+from tests.doctor.conftest import Box, GiB
 
 PROXY = "http://172.31.1.128:12798"
 TUNA = "https://mirrors.tuna.tsinghua.edu.cn/pypi/web/simple"
@@ -139,7 +139,7 @@ def test_loopback_missing(bare: Box) -> None:
 
 
 def test_mirror_route_shown_per_family(bare: Box) -> None:
-    """Families disagree: lowercase no_proxy covers the mirror, uppercase (uv reads it first) not."""
+    """Families disagree: lowercase no_proxy covers the mirror; NO_PROXY (uv reads it first) not."""
     bare.write("~/.config/pip/pip.conf", f"[global]\nindex-url = {ALIYUN}\n")
     bare.environ.update(
         {
@@ -176,7 +176,7 @@ def test_mirror_route_glob_is_not_enough(bare: Box) -> None:
     assert f"httpx/huggingface_hub: proxy {PROXY}" in finding.evidence
 
 
-# -- pip / uv / conda -------------------------------------------------------------------------------
+# -- pip / uv / conda ------------------------------------------------------------
 
 
 def test_pip_global_proxy(bare: Box) -> None:
@@ -443,7 +443,8 @@ def test_debian_profile_is_not_a_cycle(bare: Box) -> None:
     bare.write("~/.profile", 'if [ -f "$HOME/.bashrc" ]; then\n    . "$HOME/.bashrc"\nfi\n')
     bare.write(
         "~/.bashrc",
-        '# comment: source ~/.bashrc\n[ -f "$HOME/.config/kuaidi/env.sh" ] && . "$HOME/.config/kuaidi/env.sh"  # kuaidi\n',
+        "# comment: source ~/.bashrc\n"
+        '[ -f "$HOME/.config/kuaidi/env.sh" ] && . "$HOME/.config/kuaidi/env.sh"  # kuaidi\n',
     )
     assert bare.findings("shellrc.self_source") == []
 

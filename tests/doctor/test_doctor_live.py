@@ -125,7 +125,7 @@ def test_runtime_not_imported() -> None:
     assert check_runtime(modules={}, environ={"HF_ENDPOINT": "x"}) == []
 
 
-# -- CLI, JSON --------------------------------------------------------------------------------------
+# -- CLI, JSON ------------------------------------------------------------
 
 
 def _cli_env(box: Box, **extra: str) -> dict[str, str]:
@@ -208,7 +208,7 @@ def test_cli_in_process(autodl: Box, monkeypatch: pytest.MonkeyPatch, capsys) ->
     assert code == 0 and [f["check"] for f in doc["findings"]] == ["hf.transfer"]
 
 
-# -- --fix, then a clean run in a new login shell ---------------------------------------------------
+# -- --fix, then a clean run in a new login shell ----------------------------------------
 
 
 def test_fix_then_clean_in_a_new_shell(autodl: Box) -> None:

@@ -30,7 +30,8 @@ def repodata(size: int = 256 * 1024, seed: int = 0) -> bytes:
 @pytest.fixture
 def conda_host(tmp_path: Path) -> Iterator[Callable[..., Host]]:
     """``conda_host(name, last_modified=..., html=False, conn_rate=None)`` → a started Host
-    serving ``/anaconda/pkgs/main/noarch/repodata.json``; base URL ``host.base_url + '/anaconda'``."""
+    serving ``/anaconda/pkgs/main/noarch/repodata.json``; the channel base is
+    ``host.base_url + '/anaconda'``."""
     hosts: list[Host] = []
     body = repodata()
 

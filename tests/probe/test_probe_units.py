@@ -54,7 +54,8 @@ def test_versions() -> None:
 def test_pep503_html_page_is_read() -> None:
     body = (
         b'<html><body><a href="../../packages/aa/pip-25.0-py3-none-any.whl#sha256=1">'
-        b'pip-25.0-py3-none-any.whl</a><a href="../../packages/bb/pip-25.1.tar.gz">pip-25.1.tar.gz</a>'
+        b"pip-25.0-py3-none-any.whl</a>"
+        b'<a href="../../packages/bb/pip-25.1.tar.gz">pip-25.1.tar.gz</a>'
         b"</body></html>"
     )
     seen = PypiTarget("pip").inspect(

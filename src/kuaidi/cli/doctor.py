@@ -47,7 +47,7 @@ def command(
     if do_fix:
         fixed = fix(ctx, report)
         if fixed.written:
-            # Re-check: what setup wrote shows up in files now; the shell variables only in new shells.
+            # Re-check: setup's files count now; the shell variables only in new shells.
             ctx = Context.real(
                 root=root, offline=offline, timeout=timeout, platform_name=platform_name
             )

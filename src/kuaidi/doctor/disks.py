@@ -115,7 +115,8 @@ def check_location(ctx: Context) -> list[Finding]:
                 f"the {cache.name} cache is on the system disk while {ctx.platform.display} has a "
                 f"data disk at {disk}",
                 (f"{cache.name} cache: {cache.path}", f"data disk: {disk}"),
-                f"export {cache.variable} under {disk} in the env file (kuaidi setup does all caches)",
+                f"export {cache.variable} under {disk} in the env file "
+                "(kuaidi setup moves every cache)",
                 env_fix(ctx),
             )
         )
@@ -157,7 +158,8 @@ def check_free(ctx: Context) -> list[Finding]:
                     "error" if free < LOW_BYTES_ERROR else "warning",
                     f"the {label} is nearly full",
                     (f"{path}: {free / GiB:.1f} GiB free of {total / GiB:.1f} GiB",),
-                    "free space (`kuaidi cache`, `hf cache rm`, `pip cache purge`, `conda clean -a`) "
+                    "free space (`kuaidi cache`, `hf cache rm`, `pip cache purge`, "
+                    "`conda clean -a`) "
                     "or move the caches to a larger disk (kuaidi setup --data-disk PATH)",
                 )
             )
@@ -172,7 +174,8 @@ def check_free(ctx: Context) -> list[Finding]:
                         "on device' while `df -h` still shows free bytes",
                         (
                             f"{path}: {st.f_favail} of {st.f_files} inodes free ({share:.0%}); "
-                            f"bytes: {free / GiB:.1f} GiB free ({free / total if total else 0:.0%})",
+                            f"bytes: {free / GiB:.1f} GiB free "
+                            f"({free / total if total else 0:.0%})",
                         ),
                         "check `df -i`; delete many-small-file trees (unpacked datasets, pip/uv "
                         "caches, .git objects) or pack them into archives",
@@ -201,7 +204,8 @@ def check_partials(ctx: Context) -> list[Finding]:
         Finding(
             "cache.partials",
             "warning",
-            f"{len(partials)} partial download(s), {size / 1024**2:.1f} MiB, are left in the HF cache "
+            f"{len(partials)} partial download(s), {size / 1024**2:.1f} MiB, are left in the "
+            "HF cache "
             f"({', '.join(r.split('--', 1)[1].replace('--', '/') for r in repos)})",
             (f"HF cache: {hub}", *shown),
             "re-run the same download to finish it (kuaidi get resumes partials), or delete "

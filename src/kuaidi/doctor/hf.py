@@ -51,7 +51,10 @@ def check_endpoint(ctx: Context) -> list[Finding]:
     mirror = default("hf").url
     fix = f"export HF_ENDPOINT={mirror} in the env file, before Python starts"
     if kind == "unset":
-        message = "HF_ENDPOINT is not set: huggingface_hub, transformers and datasets go to huggingface.co"
+        message = (
+            "HF_ENDPOINT is not set: huggingface_hub, transformers and datasets go to "
+            "huggingface.co"
+        )
     elif kind == "origin":
         message = (
             f"HF_ENDPOINT is the origin ({value}), which is slow or walled from mainland China"
@@ -76,7 +79,8 @@ def check_xet(ctx: Context) -> list[Finding]:
     evidence = (
         f"HF_ENDPOINT={endpoint}",
         f"HF_HUB_DISABLE_XET={ctx.environ.get('HF_HUB_DISABLE_XET') or '<unset>'}",
-        f"hf_xet importable here: {'yes' if installed else 'no'} (a hard dependency of huggingface_hub ≥ 1)",
+        f"hf_xet importable here: {'yes' if installed else 'no'} "
+        "(a hard dependency of huggingface_hub ≥ 1)",
     )
     return [
         Finding(
@@ -100,7 +104,8 @@ def check_transfer(ctx: Context) -> list[Finding]:
         Finding(
             "hf.transfer",
             "warning",
-            "hf_transfer is enabled: it can hang without an error on a flaky link and is deprecated",
+            "hf_transfer is enabled: it can hang without an error on a flaky link and is "
+            "deprecated",
             (f"HF_HUB_ENABLE_HF_TRANSFER={value}",),
             "export HF_HUB_ENABLE_HF_TRANSFER=0 (kuaidi get resumes segmented downloads instead)",
             env_fix(ctx),

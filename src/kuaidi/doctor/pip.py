@@ -70,8 +70,8 @@ def check_index(ctx: Context) -> list[Finding]:
         Finding(
             "pip.index",
             "warning",
-            f"{' and '.join(n for n, _ in origin)} {'download' if len(origin) > 1 else 'downloads'} from the origin PyPI, which is slow "
-            "from mainland China",
+            f"{' and '.join(n for n, _ in origin)} {'download' if len(origin) > 1 else 'downloads'}"
+            " from the origin PyPI, which is slow from mainland China",
             tuple(f"{n} index: {v.value} (from {v.source})" for n, v in origin),
             "kuaidi setup --only pip,uv" + (f" --pypi {mirror}" if mirror else ""),
             SetupFix(("pip", "uv"), pypi=mirror),

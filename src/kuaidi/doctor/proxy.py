@@ -6,11 +6,13 @@ The matching itself is :mod:`kuaidi.net.noproxy` (one owner for each client's se
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 
 from kuaidi.doctor.context import Context
 from kuaidi.doctor.endpoints import Endpoint, configured
 from kuaidi.doctor.model import Finding, check
+from kuaidi.errors import KuaidiError
 from kuaidi.mirrors import find
 from kuaidi.net.noproxy import NoProxy, decide
 from kuaidi.setup import no_proxy_members
@@ -40,10 +42,9 @@ def recommended_no_proxy(ctx: Context, extra: list[str] | None = None) -> str:
     mirrors = []
     for endpoint in configured(ctx):
         if endpoint.domestic:
-            try:
+            # an odd URL is skipped here; its host is still listed below
+            with contextlib.suppress(KuaidiError):
                 mirrors.append(find(KINDS[endpoint.client], endpoint.url))
-            except Exception:  # an odd URL still gets its host listed below
-                pass
     own = []
     for value in (ctx.env("no_proxy"), ctx.env("NO_PROXY"), *(extra or [])):
         for entry in entries(value or ""):
@@ -93,8 +94,7 @@ def check_missing(ctx: Context) -> list[Finding]:
             "error",
             "a proxy is exported without no_proxy: every mirror and localhost go through it "
             "(pip then fails with ProxyError or crawls)",
-            tuple(f"{k}={v}" for k, v in proxies.items())
-            + ("no_proxy=<unset>", "NO_PROXY=<unset>"),
+            (*(f"{k}={v}" for k, v in proxies.items()), "no_proxy=<unset>", "NO_PROXY=<unset>"),
             f"{_export(value)}; or unset the proxy and use `turbo_on` only when needed",
         )
     ]
@@ -123,7 +123,8 @@ def check_casing(ctx: Context) -> list[Finding]:
             Finding(
                 "proxy.no_proxy_casing",
                 "info",
-                f"only {name} is set: a later {other} from an image or script wins for some clients",
+                f"only {name} is set: a later {other} from an image or script wins for some "
+                "clients",
                 (f"{name}={low or up}", f"{other}=<unset>"),
                 _export(recommended_no_proxy(ctx)),
             )
@@ -220,8 +221,10 @@ def check_mirror_route(ctx: Context) -> list[Finding]:
                 "error",
                 f"the {endpoint.client} mirror {endpoint.host} would go through the proxy "
                 f"for {', '.join(k for k, v in shown.items() if v != 'direct')}",
-                (f"{endpoint.client}: {endpoint.url} (from {endpoint.source})",)
-                + tuple(f"{k}: {v}" for k, v in shown.items()),
+                (
+                    f"{endpoint.client}: {endpoint.url} (from {endpoint.source})",
+                    *(f"{k}: {v}" for k, v in shown.items()),
+                ),
                 _export(recommended_no_proxy(ctx)),
             )
         )

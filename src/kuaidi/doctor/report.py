@@ -81,8 +81,9 @@ def render(report: Report, ctx: Context, console: Console) -> None:
     console.print(f"platform: {escape(platform.display)}; data disk: {escape(str(disk))}")
     for finding in report.findings:
         style = STYLE[finding.severity]
+        head = f"[{style}]{finding.severity.upper():7}[/] [bold]{finding.check_id}[/]"
         console.print(
-            f"[{style}]{finding.severity.upper():7}[/] [bold]{finding.check_id}[/]  {escape(finding.message)}",
+            f"{head}  {escape(finding.message)}",
             highlight=False,
         )
         for line in finding.evidence:

@@ -85,7 +85,8 @@ def check_self_source(ctx: Context) -> list[Finding]:
                         Finding(
                             "shellrc.self_source",
                             "error",
-                            f"{start} runs `{line.strip()}`: the new shell reads {start.name} again",
+                            f"{start} runs `{line.strip()}`: the new shell reads "
+                            f"{start.name} again",
                             (f"{start}:{number}: {line.strip()}",),
                             f"sed -i '{number}d' {start}",
                         )

@@ -12,6 +12,7 @@ import statistics
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -181,7 +182,7 @@ def read_status(client: httpx.Client, cand: Candidate, deadline: float) -> SyncS
 
 def measure(
     cand: Candidate,
-    target,  # noqa: ANN001 - one of kuaidi.probe.targets' *Target classes
+    target: Any,  # one of kuaidi.probe.targets' *Target classes
     result: Measurement,
     *,
     rounds: int,

@@ -242,7 +242,8 @@ class ModelScopeTarget:
             return Seen(problem=f"{self.repo} lists no files")
         biggest = max(files, key=lambda f: int(f.get("Size") or 0))
         base = url.split("/api/v1/", 1)[0]
-        artifact = f"{base}/api/v1/models/{self.repo}/repo?Revision=master&FilePath={quote(biggest['Path'])}"
+        path = quote(biggest["Path"])
+        artifact = f"{base}/api/v1/models/{self.repo}/repo?Revision=master&FilePath={path}"
         return Seen(version=str(files[0].get("Revision") or ""), artifact=artifact, order="equal")
 
 
