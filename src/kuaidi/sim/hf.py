@@ -25,43 +25,34 @@ with ``X-Repo-Commit``), all with ``X-Error-Message``. A renamed repo answers a 
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import re
-import time
 from fnmatch import fnmatchcase
 from urllib.parse import quote, urlencode
 
 from kuaidi.sim.cdn import signed_url
-from kuaidi.sim.content import Commit, Repo, RepoFile
+from kuaidi.sim.content import Commit, Repo
+from kuaidi.sim.hf_api import (
+    UNREACHABLE_CAS,
+    content_type,
+    cursor_offset,
+    dir_entry,
+    file_entry,
+    files_under,
+    hf_error,
+    make_cursor,
+    refs_body,
+    repo_info,
+    tree_entries,
+    xet_hash,
+    xet_token,
+)
 from kuaidi.sim.server import App, Host, Request, Response, json_response, serve_file
 
 TYPES = {"models": "model", "datasets": "dataset"}
 URL_PREFIX = {"model": "", "dataset": "datasets/"}
 ACTIONS = ("revision", "tree", "paths-info", "treesize", "refs", "xet-read-token")
-UNREACHABLE_CAS = "http://127.0.0.1:9"  # connection refused: what a mirror user's Xet meets
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
-
-
-def hf_error(status: int, code: str | None, message: str, headers: list | None = None) -> Response:
-    """A Hub-style error: JSON ``{"error": …}`` plus ``X-Error-Code`` / ``X-Error-Message``."""
-    extra = [("X-Error-Message", message), *(headers or [])]
-    if code:
-        extra.insert(0, ("X-Error-Code", code))
-    return json_response({"error": message}, status, extra)
-
-
-def xet_hash(f: RepoFile) -> str:
-    return hashlib.sha256(b"xet|" + f.sha256.encode()).hexdigest()
-
-
-def _content_type(path: str) -> str:
-    if path.endswith(".json"):
-        return "application/json"
-    if path.endswith((".md", ".txt", ".csv", ".gitattributes")):
-        return "text/plain; charset=utf-8"
-    return "application/octet-stream"
 
 
 class HubApp:
@@ -167,119 +158,43 @@ class HubApp:
             return found
         repo = found
         if action == ["refs"]:
-            return self.refs(repo)
+            return json_response(refs_body(repo))
         revision = rest[0] if rest else "main"
         commit = self.commit(repo, revision)
         if isinstance(commit, Response):
             return commit
         sub = "/".join(rest[1:]).strip("/")
         if not action or action == ["revision"]:
-            return self.info(req, repo, commit)
+            blobs = (req.arg("blobs") or "").lower() == "true"
+            return json_response(repo_info(repo, commit, blobs=blobs))
         if action == ["tree"]:
-            return self.tree(req, repo, commit, sub)
+            return self.tree(req, commit, sub, revision)
         if action == ["paths-info"] and req.method == "POST":
             return self.paths_info(req, commit)
         if action == ["treesize"]:
-            files = self._under(commit, sub)
+            files = files_under(commit, sub)
             if files is None:
                 return self._missing_path(commit, sub, revision)
             return json_response({"path": sub, "size": sum(f.size for f in files)})
         if action == ["xet-read-token"]:
-            return self.xet_token()
+            return xet_token()
         return hf_error(405, None, "Method not allowed")
-
-    def info(self, req: Request, repo: Repo, commit: Commit) -> Response:
-        blobs = (req.arg("blobs") or "").lower() == "true"
-        siblings = []
-        for f in commit.files.values():
-            item: dict[str, object] = {"rfilename": f.path}
-            if blobs:
-                item.update(size=f.size, blobId=f.oid)
-                if f.lfs:
-                    item["lfs"] = {
-                        "sha256": f.sha256,
-                        "size": f.size,
-                        "pointerSize": len(f.pointer),
-                    }
-            siblings.append(item)
-        org = repo.repo_id.split("/")[0] if "/" in repo.repo_id else repo.repo_id
-        body: dict[str, object] = {
-            "_id": hashlib.sha1(repo.repo_id.encode()).hexdigest()[:24],
-            "id": repo.repo_id,
-            "author": org,
-            "sha": commit.sha,
-            "lastModified": commit.date,
-            "createdAt": repo.commits[0].date,
-            "private": repo.spec.private,
-            "gated": repo.spec.gated,
-            "disabled": False,
-            "downloads": 0,
-            "likes": 0,
-            "tags": [],
-            "siblings": siblings,
-            "usedStorage": commit.size,
-        }
-        if repo.repo_type == "model":
-            body["modelId"] = repo.repo_id
-            body["library_name"] = "transformers"
-        else:
-            body.update(description="A kuaidi sim dataset.", citation="", mainSize=commit.size)
-        return json_response(body)
-
-    def _entry(self, f: RepoFile, commit: Commit, expand: bool) -> dict[str, object]:
-        entry: dict[str, object] = {"type": "file", "oid": f.oid, "size": f.size, "path": f.path}
-        if f.lfs:
-            entry["lfs"] = {"oid": f.sha256, "size": f.size, "pointerSize": len(f.pointer)}
-            if self.options.get("xet"):
-                entry["xetHash"] = xet_hash(f)
-        if expand:
-            entry["lastCommit"] = {"id": commit.sha, "title": commit.title, "date": commit.date}
-            entry["securityFileStatus"] = {"status": "safe"}
-        return entry
-
-    @staticmethod
-    def _dir_entry(path: str, commit: Commit, expand: bool) -> dict[str, object]:
-        oid = hashlib.sha1(f"tree|{commit.sha}|{path}".encode()).hexdigest()
-        entry: dict[str, object] = {"type": "directory", "oid": oid, "size": 0, "path": path}
-        if expand:
-            entry["lastCommit"] = {"id": commit.sha, "title": commit.title, "date": commit.date}
-        return entry
-
-    @staticmethod
-    def _under(commit: Commit, sub: str) -> list[RepoFile] | None:
-        """Files at or below ``sub`` ("" = root); None if nothing is there."""
-        if not sub:
-            return list(commit.files.values())
-        if sub in commit.files:
-            return [commit.files[sub]]
-        files = [f for p, f in commit.files.items() if p.startswith(sub + "/")]
-        return files or None
 
     def _missing_path(self, commit: Commit, sub: str, revision: str) -> Response:
         msg = f'{sub} does not exist on "{revision}"'
         return hf_error(404, "EntryNotFound", msg, [("X-Repo-Commit", commit.sha)])
 
-    def tree(self, req: Request, repo: Repo, commit: Commit, sub: str) -> Response:
+    def tree(self, req: Request, commit: Commit, sub: str, revision: str) -> Response:
         recursive = (req.arg("recursive") or "").lower() in ("true", "1")
         expand = (req.arg("expand") or "").lower() in ("true", "1")
-        files = self._under(commit, sub)
-        if files is None or (sub and sub in commit.files):
-            return self._missing_path(commit, sub, req.raw_segments[4] if sub else "main")
-        prefix = sub + "/" if sub else ""
-        entries: dict[str, dict[str, object]] = {}
-        for f in sorted(files, key=lambda f: f.path):
-            rel = f.path[len(prefix) :].split("/")
-            depth = len(rel) if recursive else 1
-            for d in range(1, min(len(rel), depth + 1)):
-                dpath = prefix + "/".join(rel[:d])
-                entries.setdefault(dpath, self._dir_entry(dpath, commit, expand))
-            if len(rel) == 1 or recursive:
-                entries[f.path] = self._entry(f, commit, expand)
-        items = sorted(entries.values(), key=lambda e: str(e["path"]))
+        if files_under(commit, sub) is None or (sub and sub in commit.files):
+            return self._missing_path(commit, sub, revision)
+        xet = bool(self.options.get("xet"))
+        items = tree_entries(commit, sub, recursive=recursive, expand=expand, xet=xet)
         size = int(
             self.options.get("expand_page_size" if expand else "page_size", 50 if expand else 1000)
         )
-        start = _cursor_offset(req.arg("cursor"))
+        start = cursor_offset(req.arg("cursor"))
         page, headers = items[start : start + size], []
         if start + size < len(items):
             link_host = self.options.get("link_host")
@@ -287,7 +202,7 @@ class HubApp:
             if link_host and self.host.sim is not None and link_host in self.host.sim.hosts:
                 base = self.host.sim.hosts[link_host].base_url
             query = {k: v[0] for k, v in req.query.items() if k != "cursor"}
-            query["cursor"] = _make_cursor(start + size)
+            query["cursor"] = make_cursor(start + size)
             path = req.raw_path.split("?", 1)[0]
             headers.append(("Link", f'<{base}{path}?{urlencode(query)}>; rel="next"'))
         return json_response(page, headers=headers)
@@ -303,30 +218,11 @@ class HubApp:
         for path in form.get("paths", []):
             path = str(path).strip("/")
             if path in commit.files:
-                out.append(self._entry(commit.files[path], commit, expand))
+                xet = bool(self.options.get("xet"))
+                out.append(file_entry(commit.files[path], commit, expand=expand, xet=xet))
             elif path and any(p.startswith(path + "/") for p in commit.files):
-                out.append(self._dir_entry(path, commit, expand))
+                out.append(dir_entry(path, commit, expand=expand))
         return json_response(out)
-
-    @staticmethod
-    def refs(repo: Repo) -> Response:
-        def ref(name: str, kind: str) -> dict[str, str]:
-            return {"name": name, "ref": f"refs/{kind}/{name}", "targetCommit": repo.refs[name]}
-
-        branches = [ref(n, "heads") for n in repo.refs if n == "main"]
-        tags = [ref(n, "tags") for n in repo.refs if n not in ("main",) and "/" not in n]
-        return json_response({"branches": branches, "tags": tags, "converts": []})
-
-    @staticmethod
-    def xet_token() -> Response:
-        exp = int(time.time()) + 3600
-        headers = [
-            ("X-Xet-Cas-Url", UNREACHABLE_CAS),
-            ("X-Xet-Access-Token", "kuaidi-sim-xet-token"),
-            ("X-Xet-Token-Expiration", str(exp)),
-        ]
-        body = {"accessToken": "kuaidi-sim-xet-token", "exp": exp, "casUrl": UNREACHABLE_CAS}
-        return json_response(body, headers=headers)
 
     def whoami(self, req: Request) -> Response:
         if self.catalog.token_access(req.bearer()) in ("none", "invalid"):
@@ -386,7 +282,7 @@ class HubApp:
         if cdn_name and sim is not None and cdn_name in sim.hosts:
             location = signed_url(sim.hosts[cdn_name], f.sha256, f.path)
             return Response(302, [*linked, ("Location", location)], b"")
-        headers = [*linked, ("Content-Type", _content_type(path))]
+        headers = [*linked, ("Content-Type", content_type(path))]
         return serve_file(
             req, f.blob_path, f.size, headers, range_mode=self.options.get("range_mode", "honour")
         )
@@ -412,25 +308,12 @@ class HubApp:
         headers = [
             ("X-Repo-Commit", sha),
             ("ETag", f'"{etag}"'),
-            ("Content-Type", _content_type(path)),
+            ("Content-Type", content_type(path)),
             ("Access-Control-Expose-Headers", "*"),
         ]
         return serve_file(
             req, f.blob_path, f.size, headers, range_mode=self.options.get("range_mode", "honour")
         )
-
-
-def _make_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
-
-
-def _cursor_offset(cursor: str | None) -> int:
-    if not cursor:
-        return 0
-    try:
-        return int(json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["o"])
-    except (ValueError, KeyError, TypeError):
-        return 0
 
 
 def make_app(host: Host) -> App:
