@@ -4,7 +4,6 @@ mirrors this box is configured with (mirrors-and-config.md §8)."""
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 from kuaidi.doctor.context import Context
@@ -26,29 +25,12 @@ def turbo_file(ctx: Context) -> Path | None:
 
 
 def turbo_settings(ctx: Context) -> tuple[str | None, str]:
-    """(proxy URL, no_proxy) the turbo file exports.
-
-    Read by ``kuaidi.platforms`` (via ``kuaidi.net.turbo``); when that yields nothing the file is
-    sourced in an empty ``sh`` and its environment read back, as platforms.md §2 allows.
-    """
+    """(proxy URL, no_proxy) the turbo file exports, as ``kuaidi.net.turbo`` reads it (through
+    ``kuaidi.platforms``); (None, "") when the file is absent or unreadable."""
     proxy = ctx.platform.proxy
-    if proxy is not None and proxy.url:
-        return proxy.url, ",".join(proxy.no_proxy)
-    path = turbo_file(ctx)
-    if path is None:
+    if proxy is None or not proxy.url:
         return None, ""
-    try:
-        out = subprocess.run(
-            ["sh", "-c", '. "$1" >/dev/null 2>&1; env -0', "sh", str(path)],
-            env={"PATH": "/usr/bin:/bin"},
-            capture_output=True,
-            timeout=5,
-            check=False,
-        ).stdout.decode("utf-8", "replace")
-    except (OSError, subprocess.TimeoutExpired):
-        return None, ""
-    env = dict(item.split("=", 1) for item in out.split("\0") if "=" in item)
-    return env.get("https_proxy") or env.get("http_proxy"), env.get("no_proxy", "")
+    return proxy.url, ",".join(proxy.no_proxy)
 
 
 @check("turbo.global", "warning", "network_turbo is not on for every shell")

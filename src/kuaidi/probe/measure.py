@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from kuaidi import __version__
+from kuaidi.net.client import make_client
+from kuaidi.net.scope import ProxyScope
 from kuaidi.probe.candidates import Candidate
 from kuaidi.probe.freshness import SyncStatus, parse_status
 from kuaidi.probe.targets import Ask
@@ -193,7 +195,8 @@ def measure(
 ) -> Measurement:
     """Fill ``result`` (shared with the caller, so a run cut by the deadline keeps its rounds)."""
     headers = {"User-Agent": f"kuaidi/{__version__} (probe)"}
-    with httpx.Client(trust_env=False, follow_redirects=False, headers=headers) as client:
+    # kuaidi's own client on the direct route: proxy variables are never read
+    with make_client(ProxyScope.direct(), headers=headers, follow_redirects=False) as client:
         result.sync = read_status(client, cand, deadline)
         artifact: str | None = None
         for _ in range(rounds):
