@@ -235,6 +235,10 @@ def test_fix_then_clean_in_a_new_shell(autodl: Box) -> None:
     written = {Path(p).name for p in doc["fix"]["written"]}
     assert {"pip.conf", "uv.toml", "env.sh", ".bashrc"} <= written
     assert "alias ll='ls -l'" in (autodl.home / ".bashrc").read_text()  # user lines kept
+    # --fix re-checks as a new shell will see it (env file applied): clean already
+    assert doc["fix"]["rechecked_as"] == "new-shell"
+    assert [f for f in doc["findings"] if f["severity"] != "info"] == []
+    assert fixed.returncode == 0
 
     shell = subprocess.run(
         ["bash", "-lc", f'"{KUAIDI}" doctor --root "{autodl.root}" --offline --json'],

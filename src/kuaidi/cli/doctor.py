@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from kuaidi.doctor import Context, fix, run
+from kuaidi.doctor import Context, fix, new_shell, run
 from kuaidi.doctor.report import render, to_json
 
 
@@ -46,11 +46,13 @@ def command(
     fixed = None
     if do_fix:
         fixed = fix(ctx, report)
-        if fixed.written:
-            # Re-check: setup's files count now; the shell variables only in new shells.
+        if fixed.setup is not None:
+            # Re-check as a new shell will see it: setup's files, plus its env file's exports
+            # (a child process cannot change this shell's variables).
             ctx = Context.real(
                 root=root, offline=offline, timeout=timeout, platform_name=platform_name
             )
+            ctx = new_shell(ctx)
             report = run(ctx, only=prefixes)
     if as_json:
         click.echo(to_json(report, ctx, fixed))
@@ -62,13 +64,13 @@ def command(
             console.print(f"fixed via: {fixed.setup.command() if fixed.setup else ''}")
             for path in fixed.written:
                 console.print(f"  wrote {path}")
-            env_file = ctx.kuaidi_env_file
-            console.print(
-                f'new shells get the fixes; this one: . "{env_file}" — then run kuaidi doctor again'
-                "\nundo with: kuaidi setup --undo"
-            )
-        elif fixed.setup is None:
-            console.print("nothing to fix automatically; the fixes above are manual")
+        elif fixed.setup is not None:
+            console.print("already fixed on disk")
         else:
-            console.print("already fixed on disk: open a new shell for the environment to follow")
+            console.print("nothing to fix automatically; the fixes above are manual")
+        if fixed.setup is not None:
+            console.print(
+                "the listing above is what a new shell will see; this shell: "
+                f'. "{ctx.kuaidi_env_file}"\nundo with: kuaidi setup --undo'
+            )
     return report.exit_code

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from kuaidi.errors import KuaidiError
 from kuaidi.probe import DEFAULT_TIMEOUT, TARGETS, ProbeResult, parse_candidate, probe
-from kuaidi.probe.apply import WRITERS, apply_winner
+from kuaidi.probe.apply import WRITERS, apply_winner, setup_command
 from kuaidi.probe.report import as_dict, render
 
 
@@ -130,6 +130,8 @@ def command(
             console.print(f"wrote {path}")
         if written:
             console.print("undo with: kuaidi setup --undo")
-        elif not do_apply and any(r.winner for r in results):
-            console.print("write it with: kuaidi probe " + target + " --apply")
+        elif not do_apply:
+            for result in results:
+                if result.winner and result.kind in WRITERS:
+                    console.print(f"write it with: {setup_command(result)}")
     return 0 if all(r.winner for r in results) else 1

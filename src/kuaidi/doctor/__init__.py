@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from kuaidi.doctor import conda, disks, hf, live, pip, proxy, shellrc, turbo  # noqa: F401 (register)
 from kuaidi.doctor.context import Context
-from kuaidi.doctor.fixing import FixResult, fix, merge_fixes
+from kuaidi.doctor.fixing import FixResult, fix, merge_fixes, new_shell
 from kuaidi.doctor.model import REGISTRY, SEVERITIES, Check, Finding, Report, SetupFix, check
 from kuaidi.doctor.report import JSON_VERSION, to_json
 from kuaidi.doctor.runner import run
@@ -36,6 +36,7 @@ __all__ = [
     "check_runtime",
     "fix",
     "merge_fixes",
+    "new_shell",
     "run",
     "to_json",
 ]

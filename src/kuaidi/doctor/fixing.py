@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kuaidi.doctor.context import Context
@@ -38,6 +38,14 @@ def merge_fixes(findings: Iterable[Finding]) -> SetupFix | None:
         conda=first("conda"),
         hf=first("hf"),
     )
+
+
+def new_shell(ctx: Context) -> Context:
+    """``ctx`` as a new login shell will see it: kuaidi's env file exported over the current
+    environment (what ``--fix`` re-checks, since it cannot change the calling shell)."""
+    from kuaidi.doctor.shellrc import kuaidi_exports
+
+    return replace(ctx, environ={**ctx.environ, **kuaidi_exports(ctx)}, problems=[])
 
 
 def fix(ctx: Context, report: Report, *, dry_run: bool = False) -> FixResult:

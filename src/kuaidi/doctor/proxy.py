@@ -53,7 +53,9 @@ def recommended_no_proxy(ctx: Context, extra: list[str] | None = None) -> str:
     members = no_proxy_members(mirrors, own)
     covered = NoProxy.parse(members)
     hosts = [e.host for e in configured(ctx) if e.domestic and not covered.matches(e.host)]
-    return ",".join(no_proxy_members(mirrors, [*own, *hosts]))
+    members = no_proxy_members(mirrors, [*own, *hosts])
+    # drop entries a shorter suffix in the list already covers (mirrors.x.cn under x.cn)
+    return ",".join(m for m in members if not any(m.endswith("." + s) for s in members))
 
 
 def _is_cidr(entry: str) -> bool:

@@ -65,6 +65,8 @@ def as_dict(report: Report, ctx: Context, fixed: FixResult | None = None) -> dic
             "setup": fixed.setup.command() if fixed.setup else None,
             "written": [str(p) for p in fixed.written],
             "addressed": sorted({f.check_id for f in fixed.addressed}),
+            # after a fix the findings are re-checked as a new shell will see them
+            "rechecked_as": "new-shell" if fixed.setup else None,
         }
     return doc
 

@@ -14,6 +14,7 @@ RC_NAMES = (".bashrc", ".bash_profile", ".bash_login", ".profile", ".zshrc", ".z
 _SOURCE = re.compile(r"(?:^|[;&|]\s*|\bthen\s+)(?:source|\.)\s+(\S+)")
 _EXEC_SHELL = re.compile(r"^\s*exec\s+(?:/\S+/)?(bash|zsh)\s*(?:-l|--login)?\s*$")
 _EXPORT = re.compile(r"^\s*export\s+([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
+_ENV_FILE_EXPORT = re.compile(r'^export ([A-Za-z_][A-Za-z0-9_]*)="(.*)"$')
 KUAIDI_MARK = "# kuaidi"
 
 
@@ -115,10 +116,10 @@ def kuaidi_exports(ctx: Context) -> dict[str, str]:
     except OSError:
         return {}
     found = {}
-    for line in text.splitlines():
-        match = _EXPORT.match(line)
+    for line in text.splitlines():  # top-level `export NAME="value"` only, not turbo_on's body
+        match = _ENV_FILE_EXPORT.match(line)
         if match:
-            found[match.group(1)] = match.group(2).strip().strip('"')
+            found[match.group(1)] = re.sub(r'\\([\\"$`])', r"\1", match.group(2))
     return found
 
 

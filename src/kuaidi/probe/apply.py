@@ -42,6 +42,15 @@ def setup_options(
     return SetupOptions(home=home, root=root, environ=environ, only=targets, **{field: value})
 
 
+def setup_command(result: ProbeResult) -> str:
+    """The ``kuaidi setup`` command line that writes the winner (what ``--apply`` runs)."""
+    options = setup_options(result)
+    targets, field = WRITERS[result.kind]
+    only = ",".join(t for t in ("pip", "uv", "conda", "env", "shell") if t in targets)
+    flag = {"pypi": "--pypi", "conda": "--conda", "hf": "--hf"}[field]
+    return f"kuaidi setup --only {only} {flag} {getattr(options, field)}"
+
+
 def apply_winner(result: ProbeResult, **kw: object) -> tuple[Path, ...]:
     """Write the winner (atomic, undoable with ``kuaidi setup --undo``); the files written."""
     the_plan = plan(setup_options(result, **kw))  # type: ignore[arg-type]

@@ -33,6 +33,16 @@ def _ms(seconds: float | None) -> str:
     return "—" if seconds is None else f"{seconds * 1000:.0f} ms"
 
 
+def _served(m: Measurement) -> list[str]:
+    if not m.version:
+        return []
+    if m.order == "version":
+        return [f"serves {m.version}"]
+    if m.order == "equal":
+        return [f"commit {m.version[:12]}"]
+    return []
+
+
 def measurement_dict(m: Measurement) -> dict[str, Any]:
     c = m.candidate
     return {
@@ -85,9 +95,7 @@ def render(result: ProbeResult, console: Console) -> None:
     ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for i, m in enumerate(result.ranked, 1):
-        why = m.reason or "; ".join(
-            [*([f"serves {m.version}"] if m.version and m.order == "version" else []), *m.notes]
-        )
+        why = m.reason or "; ".join([*_served(m), *m.notes])
         served = m.served_by or "—"
         if m.served_by and m.served_by != m.candidate.host.split("/")[0]:
             served += " (redirected)"

@@ -1,0 +1,151 @@
+"""Re-create docs/captured/doctor.txt and probe.txt: real `kuaidi doctor` / `kuaidi probe` runs
+against the sim (loopback only) and a fake AutoDL box under /tmp/kuaidi-box.
+
+    .venv/bin/python docs/captured/capture_doctor_probe.py
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from kuaidi.sim import Sim
+
+HERE = Path(__file__).parent
+KUAIDI = str(Path(sys.executable).parent / "kuaidi")
+BOX = Path("/tmp/kuaidi-box")
+TURBO = """export no_proxy=localhost,127.0.0.1,modelscope.com,aliyuncs.com,tencentyun.com,\
+wisemodel.cn
+export http_proxy=http://172.31.1.128:12798 && export https_proxy=http://172.31.1.128:12798
+echo 设置成功
+"""
+
+
+def run(cmd: list[str], env: dict[str, str], shown: str) -> str:
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)
+    return f"$ {shown}\n{out.stdout}{out.stderr}(exit status {out.returncode})\n"
+
+
+def box(sim: Sim) -> dict[str, str]:
+    shutil.rmtree(BOX, ignore_errors=True)
+    home = BOX / "root"
+    (BOX / "root/autodl-tmp").mkdir(parents=True)
+    (BOX / "etc").mkdir()
+    (BOX / "etc/network_turbo").write_text(TURBO)
+    (home / ".bashrc").write_text("# ~/.bashrc\nsource /etc/network_turbo\nsource ~/.bashrc\n")
+    (home / ".config/pip").mkdir(parents=True)
+    (home / ".config/pip/pip.conf").write_text(
+        f"[global]\nindex-url = {sim.url('pypi-tuna')}/simple\n"
+    )
+    (home / ".condarc").write_text(
+        "custom_channels:\n  pytorch-nightly: https://mirrors.tuna.tsinghua.edu.cn/anaconda/cloud\n"
+    )
+    blobs = home / ".cache/huggingface/hub/models--Qwen--Qwen2.5-7B/blobs"
+    blobs.mkdir(parents=True)
+    (blobs / "3f1c0a.incomplete").write_bytes(b"\0" * 300_000)
+    return {
+        "HOME": str(home),
+        "PATH": os.environ["PATH"],
+        "LANG": "C.UTF-8",
+        "COLUMNS": "110",
+        "HF_ENDPOINT": sim.url("hf-mirror"),
+        "HF_HUB_ENABLE_HF_TRANSFER": "1",
+        "UV_DEFAULT_INDEX": "http://127.0.0.1:9/simple",
+        # a local proxy that is not running, exported by hand
+        "http_proxy": "http://127.0.0.1:9",
+        "https_proxy": "http://127.0.0.1:9",
+        "no_proxy": "localhost,*.tsinghua.edu.cn",
+    }
+
+
+def doctor() -> str:
+    with Sim("clean", hosts=["pypi-tuna", "hf-mirror", "hf-cdn"]) as sim:
+        env = box(sim)
+        text = run([KUAIDI, "doctor", "--root", str(BOX)], env, f"kuaidi doctor --root {BOX}")
+        text += "\n" + run(
+            [KUAIDI, "doctor", "--root", str(BOX), "--offline", "--fix", "--only", "hf,disks,pip"],
+            env,
+            f"kuaidi doctor --root {BOX} --offline --fix --only hf,disks,pip",
+        )
+        login = ["bash", "-lc", f"{KUAIDI} doctor --root {BOX} --offline --only hf,disks,pip"]
+        text += "\n" + run(
+            login,
+            env,
+            "bash -l   # a new login shell, same inherited variables\n"
+            f"$ kuaidi doctor --root {BOX} --offline --only hf,disks,pip",
+        )
+    return text
+
+
+def probe() -> str:
+    overrides = {
+        "pypi-slow": {"conn_rate": 128 * 1024},
+        "origin-cdn": {"conn_rate": 256 * 1024},
+    }
+    with Sim("clean", overrides=overrides) as sim:
+        env = {"PATH": os.environ["PATH"], "LANG": "C.UTF-8", "COLUMNS": "120", "HOME": "/tmp"}
+        pypi = [
+            ("tuna", "pypi-tuna", "/simple"),
+            ("ustc", "pypi-ustc", "/simple"),
+            ("slow", "pypi-slow", "/simple"),
+            ("stale", "pypi-stale", "/pypi/web/simple"),
+            ("portal", "pypi-portal", "/simple"),
+        ]
+        args = [f"{n}={sim.url(h)}{p}" for n, h, p in pypi] + ["down=http://127.0.0.1:9/simple"]
+        cmd = [
+            KUAIDI,
+            "probe",
+            "pypi",
+            "--package",
+            "kdemo-lib",
+            "--artifact-package",
+            "kdemo-blob",
+            "--bytes",
+            "1MiB",
+            "--sample-seconds",
+            "2",
+            "--timeout",
+            "15",
+        ]
+        for a in args:
+            cmd += ["--candidate", a]
+        shown = (
+            "kuaidi probe pypi --package kdemo-lib --artifact-package kdemo-blob "
+            + " ".join(f"--candidate {n}=<sim {h}>" for n, h, _ in pypi)
+            + " --candidate down=http://127.0.0.1:9/simple"
+        )
+        text = run(cmd, env, shown)
+        hf = [
+            ("hf-mirror", sim.url("hf-mirror")),
+            ("origin", sim.url("origin")),
+            ("portal", sim.url("pypi-portal")),
+        ]
+        cmd = [
+            KUAIDI,
+            "probe",
+            "hf",
+            "--repo",
+            "kuaidi-sim/demo-model",
+            "--bytes",
+            "2MiB",
+            "--sample-seconds",
+            "2",
+            "--timeout",
+            "15",
+        ]
+        for n, u in hf:
+            cmd += ["--candidate", f"{n}={u}"]
+        shown = "kuaidi probe hf --repo kuaidi-sim/demo-model " + " ".join(
+            f"--candidate {n}=<sim {n}>" for n, _ in hf
+        )
+        text += "\n" + run(cmd, env, shown)
+    return text
+
+
+if __name__ == "__main__":
+    header = "# captured from the sim by docs/captured/capture_doctor_probe.py\n"
+    (HERE / "doctor.txt").write_text(header + doctor())
+    (HERE / "probe.txt").write_text(header + probe())
