@@ -265,3 +265,50 @@ def test_fix_with_nothing_fixable(bare: Box) -> None:
     result = fix(ctx, report)
     assert result.setup is None and result.written == ()
     assert (bare.home / ".bashrc").read_text() == "source ~/.bashrc\n"  # manual fix: untouched
+
+
+# -- TLS ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path):
+    """An HTTPS server on loopback whose certificate comes from a private (trustme) CA."""
+    import http.server
+    import ssl
+    import threading
+
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    cert.configure_cert(context)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    pem = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(pem))
+    yield f"https://127.0.0.1:{server.server_address[1]}", pem
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def test_live_tls_failure_is_named(bare: Box, tls_server) -> None:
+    url, _ = tls_server
+    bare.environ["HF_ENDPOINT"] = url
+    found = [
+        f for f in bare.findings("live.reachable", offline=False) if "hf endpoint" in f.message
+    ]
+    (finding,) = found
+    assert finding.evidence[1].startswith("TLS failed")
+
+
+def test_live_tls_ok_with_the_bundle_the_client_uses(bare: Box, tls_server) -> None:
+    url, pem = tls_server
+    bare.write("/etc/ssl/private-ca.pem", pem.read_text())  # the bundle, as the box sees it
+    bare.environ.update({"HF_ENDPOINT": url, "SSL_CERT_FILE": "/etc/ssl/private-ca.pem"})
+    found = [
+        f for f in bare.findings("live.reachable", offline=False) if "hf endpoint" in f.message
+    ]
+    assert found == []

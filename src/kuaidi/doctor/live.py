@@ -3,6 +3,7 @@ will really take (direct, or the proxy its family picks). Skipped with ``--offli
 
 from __future__ import annotations
 
+import ssl
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -30,6 +31,20 @@ def probe_url(endpoint: Endpoint) -> str:
     return url + "/"
 
 
+def trust(endpoint: Endpoint, ctx: Context) -> ssl.SSLContext | bool:
+    """The CA bundle that client would verify with: requests-family tools honour
+    ``REQUESTS_CA_BUNDLE`` then ``SSL_CERT_FILE`` (AutoDL's turbo file exports both); the others
+    ``SSL_CERT_FILE``. Default: the certifi bundle httpx ships."""
+    names = ["SSL_CERT_FILE"]
+    if FAMILY[endpoint.client] == "requests":
+        names.insert(0, "REQUESTS_CA_BUNDLE")
+    for name in names:
+        value = ctx.env(name)
+        if value and ctx.on_box(value).is_file():
+            return ssl.create_default_context(cafile=str(ctx.on_box(value)))
+    return True
+
+
 def reach(endpoint: Endpoint, ctx: Context) -> tuple[str, str | None]:
     """(route, problem) for one endpoint; problem None means it answered."""
     decision = decide(endpoint.url, ctx.environ, FAMILY[endpoint.client])  # type: ignore[arg-type]
@@ -38,7 +53,11 @@ def reach(endpoint: Endpoint, ctx: Context) -> tuple[str, str | None]:
         return route, f"the client refuses this environment: {decision.error}"
     try:
         with httpx.Client(
-            proxy=decision.proxy, trust_env=False, timeout=ctx.timeout, follow_redirects=True
+            proxy=decision.proxy,
+            trust_env=False,
+            timeout=ctx.timeout,
+            follow_redirects=True,
+            verify=trust(endpoint, ctx),
         ) as client:
             response = client.head(probe_url(endpoint))
             if response.status_code == 405:
