@@ -11,6 +11,7 @@ import pytest
 from kuaidi.net import ProxyScope, ScopedToken, make_client, origin_of
 from kuaidi.sim import Sim
 from kuaidi.sim.content import SIM_TOKEN
+from tests.net.simwait import wait_logged
 
 REPO = "kuaidi-sim/tiny-model"
 
@@ -55,7 +56,8 @@ def test_redirect_to_cdn_drops_the_token(
         assert resp.status_code == 200 and len(resp.history) == 1
         # a header set by hand for a foreign origin is stripped too (the request hook)
         cdn = sim.url("hf-cdn") + "/nothing"
-        client.get(cdn, headers={"authorization": f"Bearer {SIM_TOKEN}"})
+        other = client.get(cdn, headers={"authorization": f"Bearer {SIM_TOKEN}"})
+    wait_logged(sim, [resp, other])
     assert sim.log("hf-mirror").saw_token(SIM_TOKEN)
     assert not sim.log("hf-cdn").saw_token(SIM_TOKEN)
     assert SIM_TOKEN not in caplog.text
@@ -68,6 +70,7 @@ def test_same_origin_redirect_keeps_the_token(sim_factory: Callable[..., Sim]) -
         ProxyScope.direct(), token=SIM_TOKEN, token_host=sim.url("hf-mirror"), follow_redirects=True
     ) as client:
         resp = client.get(f"{sim.url('hf-mirror')}/api/models/kuaidi-sim/old-tiny-model")
+    wait_logged(sim, [resp])
     assert resp.status_code == 200
     assert resp.json()["id"] == REPO
     assert all(e.header("authorization") for e in sim.log("hf-mirror"))
@@ -76,6 +79,8 @@ def test_same_origin_redirect_keeps_the_token(sim_factory: Callable[..., Sim]) -
 def test_no_token_no_header(sim_factory: Callable[..., Sim]) -> None:
     sim = sim_factory("clean", hosts=["hf-mirror", "hf-cdn"])
     with make_client(ProxyScope.direct()) as client:
-        assert client.get(f"{sim.url('hf-mirror')}/api/models/{REPO}").status_code == 200
+        resp = client.get(f"{sim.url('hf-mirror')}/api/models/{REPO}")
+        assert resp.status_code == 200
+    wait_logged(sim, [resp])
     assert not any(e.header("authorization") for e in sim.log("hf-mirror"))
     assert isinstance(client, httpx.Client) and client.trust_env is False

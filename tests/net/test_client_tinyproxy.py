@@ -22,6 +22,7 @@ from kuaidi.sim import EGRESS, Sim
 from kuaidi.sim.content import SIM_TOKEN
 from kuaidi.sim.proxy import TinyProxy
 from tests.conftest import require_binary
+from tests.net.simwait import wait_logged
 
 REPO = "kuaidi-sim/tiny-model"
 FILES = ("model.safetensors", "config.json")  # an LFS file (302 to the CDN) and a small one
@@ -74,11 +75,14 @@ def test_mirror_direct_origin_through_proxy_token_scoped(walled: Sim, exported: 
     with make_client(
         scope, token=TOKEN, token_host=walled.url("hf-mirror"), follow_redirects=True
     ) as client:
+        seen = []
         for host in ("hf-mirror", "origin"):
             for path in FILES:
                 resp = client.get(f"{walled.url(host)}/{REPO}/resolve/main/{path}")
                 assert resp.status_code == 200, (host, path, resp.status_code)
                 assert hashlib.sha256(resp.content).hexdigest() == _expected(walled, path)
+                seen.append(resp)
+    wait_logged(walled, seen)
 
     # who connected to whom
     for name in ("hf-mirror", "hf-cdn"):
@@ -99,7 +103,9 @@ def test_mirror_direct_origin_through_proxy_token_scoped(walled: Sim, exported: 
 def test_control_plain_httpx_would_proxy_the_mirror(walled: Sim, exported: TinyProxy) -> None:
     """The environment really is poisoned: httpx with trust_env sends the mirror via tinyproxy."""
     with httpx.Client() as naive:
-        assert naive.get(walled.url("hf-mirror") + f"/api/models/{REPO}").status_code == 200
+        resp = naive.get(walled.url("hf-mirror") + f"/api/models/{REPO}")
+        assert resp.status_code == 200
+    wait_logged(walled, [resp])
     assert {e.client[0] for e in walled.log("hf-mirror")} == {EGRESS}
     assert "hf-mirror" in _proxied_ports(exported, walled)
 

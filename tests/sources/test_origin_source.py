@@ -15,6 +15,7 @@ from kuaidi.sources.base import RepoRef
 from kuaidi.sources.hf import HFSource
 from kuaidi.sources.origin import HF_ORIGIN, OriginSource
 from tests.conftest import require_binary
+from tests.net.simwait import wait_logged
 
 TINY = RepoRef("kuaidi-sim/tiny-model")
 
@@ -47,6 +48,7 @@ def test_lists_and_fetches_through_the_proxy(walled: Sim, tinyproxy: TinyProxy) 
     route = origin.route(TINY, listing.commit, lfs.path)
     resp = origin.client.get(route.url, follow_redirects=True)
     assert hashlib.sha256(resp.content).hexdigest() == lfs.sha256
+    wait_logged(walled, [resp])
     for host in ("origin", "origin-cdn"):
         assert {e.client[0] for e in walled.log(host)} == {EGRESS}, host
 

@@ -24,6 +24,7 @@ from kuaidi.net.scope import ProxyScope, redact
 # pool: a segment waiting for a free connection is not a stall.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=15.0, read=30.0, write=30.0, pool=120.0)
 DEFAULT_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=64, keepalive_expiry=60)
+_IDEMPOTENT = ("GET", "HEAD", "OPTIONS")
 USER_AGENT = f"kuaidi/{getattr(kuaidi, '__version__', '0')} httpx/{httpx.__version__}"
 
 
@@ -60,7 +61,15 @@ class ScopedTransport(httpx.BaseTransport):
         return transport
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self.transport_for(str(request.url)).handle_request(request)
+        transport = self.transport_for(str(request.url))
+        try:
+            return transport.handle_request(request)
+        except httpx.RemoteProtocolError:
+            # A pooled keep-alive connection the peer (often a proxy) closed just as we reused
+            # it: no response arrived, so a body-less idempotent request is safe to send again.
+            if request.method not in _IDEMPOTENT or request.headers.get("content-length"):
+                raise
+            return transport.handle_request(request)
 
     def close(self) -> None:
         self._direct.close()
