@@ -150,3 +150,37 @@ def test_env_points_tools_at_the_sim(sim):
         assert env["MODELSCOPE_ENDPOINT"] == sim.url("modelscope")
     if "pypi-tuna" in sim.hosts:
         assert env["PIP_INDEX_URL"].startswith(sim.url("pypi-tuna"))
+
+
+def test_the_log_is_settled_when_the_client_has_its_response(sim_factory):
+    """Reading the log waits for requests still being answered, so no test has to poll."""
+    sim = sim_factory(hosts=["hf-mirror"])
+    url = sim.url("hf-mirror") + f"/api/models/{TINY}"
+    for n in range(1, 21):
+        assert raw_get(url).status == 200
+        assert len(sim.log("hf-mirror")) == n
+
+
+def test_a_stalled_request_does_not_hold_log_readers(sim_factory):
+    import threading
+
+    from kuaidi.sim.faults import stall
+
+    sim = sim_factory(hosts=["hf-cdn"], faults={"hf-cdn": [stall(after=100, seconds=30)]})
+    sim.hosts["hf-cdn"].log.settle = 60.0  # a reader would hang if stalls counted as busy
+    f = sim.catalog.get("model", TINY).head.files["model.safetensors"]
+    url = signed_url(sim.hosts["hf-cdn"], f.sha256, f.path)
+    target = url.split("127.0.0.1", 1)[1].split("/", 1)[1]
+    conn = socket.create_connection(("127.0.0.1", sim.hosts["hf-cdn"].port), timeout=5)
+    try:
+        conn.sendall(f"GET /{target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        received = b""
+        while not received.endswith(b"\r\n\r\n") and len(received.partition(b"\r\n\r\n")[2]) < 100:
+            received += conn.recv(4096)
+        seen: list[int] = []
+        reader = threading.Thread(target=lambda: seen.append(len(sim.log("hf-cdn"))))
+        reader.start()
+        reader.join(timeout=20)
+        assert not reader.is_alive() and seen == [0]  # answered although a request is stalled
+    finally:
+        conn.close()

@@ -80,31 +80,58 @@ class LogEntry:
 
 @dataclass
 class RequestLog:
-    """Thread-safe, append-only list of :class:`LogEntry` for one host."""
+    """Thread-safe, append-only list of :class:`LogEntry` for one host.
+
+    Reading it *settles* first: it waits (at most ``settle`` seconds) for requests the host is
+    still answering, so a client that has read a whole response always finds it logged. Stalled
+    responses do not hold readers up (the server marks them idle while they stall).
+    """
 
     host: str
+    settle: float = 2.0
     _entries: list[LogEntry] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _cond: threading.Condition = field(default_factory=threading.Condition)
+    _busy: int = 0
+
+    def begin(self) -> None:
+        """A request is being answered (called by the server)."""
+        with self._cond:
+            self._busy += 1
+
+    def end(self, entry: LogEntry | None) -> None:
+        """The request finished; log it (called by the server, pairs with :meth:`begin`)."""
+        with self._cond:
+            self._busy -= 1
+            if entry is not None:
+                self._entries.append(entry)
+            self._cond.notify_all()
+
+    def idle(self, idle: bool) -> None:
+        """Mark a begun request as not worth waiting for (a stall) or busy again."""
+        with self._cond:
+            self._busy += -1 if idle else 1
+            self._cond.notify_all()
 
     def add(self, entry: LogEntry) -> None:
-        with self._lock:
+        with self._cond:
             self._entries.append(entry)
+            self._cond.notify_all()
 
     def clear(self) -> None:
-        with self._lock:
+        with self._cond:
             self._entries.clear()
 
     @property
     def entries(self) -> list[LogEntry]:
-        with self._lock:
+        with self._cond:
+            self._cond.wait_for(lambda: self._busy <= 0, timeout=self.settle)
             return list(self._entries)
 
     def __iter__(self) -> Iterator[LogEntry]:
         return iter(self.entries)
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
+        return len(self.entries)
 
     def requests(
         self,

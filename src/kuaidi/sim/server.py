@@ -136,6 +136,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         host = self.server.host
+        host.log.begin()
+        entry = None
+        try:
+            entry = self._answer(host)
+        finally:
+            host.log.end(entry)
+
+    def _answer(self, host: Host) -> LogEntry:
         started = time.time()
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
@@ -172,23 +180,25 @@ class _Handler(BaseHTTPRequestHandler):
                 resp = text_response(exc.one_line() + "\n", 500)
             except Exception:
                 resp = text_response(traceback.format_exc(), 500)
-        sent, outcome = self._write(host, req, resp, range_header, fired)
-        host.log.add(
-            LogEntry(
-                host=host.name,
-                method=req.method,
-                path=req.path,
-                query=req.query,
-                headers=redact_headers(list(self.headers.items())),
-                status=resp.status,
-                bytes_sent=sent,
-                range=range_header,
-                client=self.client_address,
-                started=started,
-                duration=time.time() - started,
-                faults=tuple(r.kind for r in fired),
-                outcome=outcome,
-            )
+        try:
+            sent, outcome = self._write(host, req, resp, range_header, fired)
+        except OSError:  # the client hung up while we wrote the headers
+            self.close_connection = True
+            sent, outcome = 0, "aborted"
+        return LogEntry(
+            host=host.name,
+            method=req.method,
+            path=req.path,
+            query=req.query,
+            headers=redact_headers(list(self.headers.items())),
+            status=resp.status,
+            bytes_sent=sent,
+            range=range_header,
+            client=self.client_address,
+            started=started,
+            duration=time.time() - started,
+            faults=tuple(r.kind for r in fired),
+            outcome=outcome,
         )
 
     def _write(
@@ -237,7 +247,9 @@ class _Handler(BaseHTTPRequestHandler):
         )
         fired += cuts
         buckets = [b for b in (host.new_conn_bucket(), host.total_bucket) if b is not None]
-        sender = BodySender(self.connection, buckets=buckets, cuts=cuts, stop=host.stopping)
+        sender = BodySender(
+            self.connection, buckets=buckets, cuts=cuts, stop=host.stopping, on_idle=host.log.idle
+        )
         try:
             return sender.send(body), "ok"  # type: ignore[arg-type]
         except BodyAbort as abort:

@@ -13,6 +13,7 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +64,10 @@ def _stall(sock: socket.socket, seconds: float | None, stop: threading.Event, se
         stop.wait(0.02)
 
 
+def _noop(idle: bool) -> None:
+    pass
+
+
 class BodySender:
     """Sends one body; ``send`` returns the bytes sent or raises :class:`BodyAbort`."""
 
@@ -73,7 +78,9 @@ class BodySender:
         buckets: list[TokenBucket],
         cuts: list[FaultRule],
         stop: threading.Event,
+        on_idle: Callable[[bool], None] = _noop,
     ) -> None:
+        self.on_idle = on_idle  # told while a stall holds the body (the log need not wait)
         self.sock = sock
         self.buckets = buckets
         self.cuts = cuts
@@ -103,7 +110,11 @@ class BodySender:
                     self._send_bytes(bytes([byte[0] ^ 0xFF]))
                     pos += 1
                 elif rule.kind == "stall":
-                    _stall(self.sock, rule.seconds, self.stop, self.sent)
+                    self.on_idle(True)
+                    try:
+                        _stall(self.sock, rule.seconds, self.stop, self.sent)
+                    finally:
+                        self.on_idle(False)
                 elif rule.kind == "reset":
                     set_rst_on_close(self.sock)
                     raise BodyAbort("reset", self.sent)
