@@ -204,3 +204,15 @@ def test_xet_headers_point_at_an_unreachable_cas(sim_factory):
     assert tok.headers["x-xet-cas-url"] == "http://127.0.0.1:9"
     tree = httpx.get(f"{base}/api/models/{TINY}/tree/main").json()
     assert any("xetHash" in e for e in tree)
+
+
+def test_referer_trap_answers_html_with_200(sim_factory):
+    sim = sim_factory(
+        hosts=["hf-mirror"], overrides={"hf-mirror": {"options": {"referer_trap": True}}}
+    )
+    url = f"{sim.url('hf-mirror')}/{TINY}/resolve/main/config.json"
+    trapped = httpx.get(url, headers={"Referer": "https://example.com/page"})
+    assert trapped.status_code == 200 and trapped.headers["content-type"].startswith("text/html")
+    assert "x-repo-commit" not in trapped.headers
+    assert httpx.get(url).status_code == 307  # no Referer: the normal answer
+    assert sim.hosts["hf-mirror"].bytes_sent_for("*/resolve/*") == len(trapped.content)

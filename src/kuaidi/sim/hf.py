@@ -16,7 +16,8 @@ Host options: ``cdn`` (host name LFS redirects go to; absent = serve LFS bytes d
 ``page_size`` (tree page, default 1000; 50 with expand), ``link_host`` (a DIFFERENT host's base
 URL in the tree ``Link``: hf-mirror's pagination bug), ``xet`` (send Xet headers/hashes),
 ``lacks`` (repo-id globs this host does not have), ``stale`` ({repo-id glob: k}: ``main`` lags k
-commits), ``range_mode``.
+commits), ``range_mode``, ``referer_trap`` (a foreign ``Referer`` on /resolve/ gets a 200 HTML
+page, as on hf-mirror.com).
 
 Errors as the Hub sends them: ``X-Error-Code`` RepoNotFound (401, or 404 with a valid token),
 GatedRepo (401 without token, 403 not granted), RevisionNotFound / EntryNotFound (404; the latter
@@ -231,6 +232,9 @@ class HubApp:
 
     # --- /resolve --------------------------------------------------------------------------
     def resolve(self, req: Request, repo_type: str, repo_id: str, rest: list[str]) -> Response:
+        trap = self._referer_trap(req)
+        if trap is not None:
+            return trap
         found = self.lookup(req, repo_type, repo_id)
         if isinstance(found, Response):
             return found
@@ -286,6 +290,20 @@ class HubApp:
         return serve_file(
             req, f.blob_path, f.size, headers, range_mode=self.options.get("range_mode", "honour")
         )
+
+    def _referer_trap(self, req: Request) -> Response | None:
+        """hf-mirror.com answers a /resolve/ request with a foreign Referer with an HTML page
+        and status 200 (its Caddyfile's invalid_referer.html) — host option ``referer_trap``."""
+        referer = req.headers.get("Referer")
+        if not self.options.get("referer_trap") or not referer:
+            return None
+        if referer.startswith(self.host.base_url):
+            return None
+        html = (
+            "<!DOCTYPE html><html><head><title>Invalid Referer</title></head><body>"
+            "<h1>禁止盗链 / invalid referer</h1></body></html>\n"
+        )
+        return Response(200, [("Content-Type", "text/html; charset=utf-8")], html.encode())
 
     def resolve_cache(self, req: Request, repo_type: str, segs: list[str]) -> Response:
         at = next((i for i in (1, 2) if len(segs) > i and HEX40.match(segs[i])), None)

@@ -316,6 +316,10 @@ class Host:
         """Body bytes this host has sent so far (per path: ``host.log.bytes_sent(glob)``)."""
         return self.log.bytes_sent()
 
+    def bytes_sent_for(self, path_glob: str) -> int:
+        """Body bytes sent for requests whose decoded path matches ``path_glob``."""
+        return self.log.bytes_sent(path_glob)
+
     def new_conn_bucket(self) -> TokenBucket | None:
         return TokenBucket(self.conn_rate) if self.conn_rate else None
 
