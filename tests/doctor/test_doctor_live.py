@@ -18,6 +18,7 @@ from kuaidi.sim.testing import sim_cache, sim_factory  # noqa: F401  (fixtures)
 from tests.doctor.conftest import Box
 
 KUAIDI = str(Path(sys.executable).parent / "kuaidi")
+SRC = Path(__file__).parents[2] / "src"
 
 
 # -- live.reachable -------------------------------------------------------------------------------
@@ -117,6 +118,30 @@ def test_runtime_lazy_import_has_not_frozen_anything() -> None:
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
     )
     assert out.stdout.strip() == "0", out.stderr
+
+
+def test_runtime_with_huggingface_hub_0x() -> None:
+    """The same trap with huggingface_hub 0.26 (old venv), imported the way transformers does."""
+    import site
+
+    hf0 = os.environ.get("KUAIDI_HF0_PYTHON") or str(
+        Path(__file__).parents[2] / ".venv-hf0/bin/python"
+    )
+    if not Path(hf0).exists():
+        pytest.skip("no huggingface_hub 0.x venv (make test creates .venv-hf0)")
+    # kuaidi's own dependencies come from the main venv, *after* the old venv's huggingface_hub
+    code = (
+        f"import sys; sys.path += {[*site.getsitepackages(), str(SRC)]!r}\n"
+        "import os, huggingface_hub\n"
+        "from huggingface_hub import hf_hub_download\n"
+        "assert huggingface_hub.__version__.startswith('0.'), huggingface_hub.__version__\n"
+        "os.environ['HF_ENDPOINT'] = 'https://hf-mirror.com'\n"
+        "from kuaidi.doctor import check_runtime\n"
+        "print([f.check_id for f in check_runtime()])"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "PYTHON"))}
+    out = subprocess.run([hf0, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "['runtime.endpoint']", out.stderr
 
 
 def test_runtime_not_imported() -> None:
