@@ -158,3 +158,34 @@ def test_cli_nothing_usable(capsys) -> None:
         ]
     )
     assert code == 2  # KuaidiError: nothing written
+
+
+def test_all_targets_side_by_side_in_one_bound(
+    sim_factory, conda_host, monkeypatch, capsys
+) -> None:
+    """`kuaidi probe all`: the four targets run at once, each from its (here: sim) catalog."""
+    sim = sim_factory("clean", hosts=["pypi-tuna", "hf-mirror", "hf-cdn", "modelscope"])
+    conda = conda_host("conda-a")
+    catalog = {
+        "pypi": f"tuna={sim.url('pypi-tuna')}/simple",
+        "conda": f"a={conda.base_url}/anaconda",
+        "hf": f"mirror={sim.url('hf-mirror')}",
+        "modelscope": f"ms={sim.url('modelscope')}",
+    }
+    monkeypatch.setattr("kuaidi.probe.from_catalog", lambda k: [parse_candidate(catalog[k], k)])
+    args = ["probe", "all", "--json", "--rounds", "1", "--timeout", "15", "--bytes", "64KiB"]
+    code = main([*args, "--package", "kdemo-lib", "--repo", "kuaidi-sim/demo-model"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert {t["kind"]: t["winner"] for t in doc["targets"]} == {
+        "pypi": "tuna",
+        "conda": "a",
+        "hf": "mirror",
+        "modelscope": "ms",
+    }
+    assert all(t["elapsed_s"] < 15 + 2.5 for t in doc["targets"])
+
+
+def test_candidate_needs_one_target(capsys) -> None:
+    assert main(["probe", "all", "--candidate", "x=http://127.0.0.1:9/simple"]) == 2
+    assert "--candidate needs one target" in capsys.readouterr().err
