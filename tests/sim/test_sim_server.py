@@ -184,3 +184,11 @@ def test_a_stalled_request_does_not_hold_log_readers(sim_factory):
         assert not reader.is_alive() and seen == [0]  # answered although a request is stalled
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize("profile", ["clean", "cn-link", "flaky", "wall"])
+def test_every_profile_serves_the_mirror(sim_factory, profile):
+    sim = sim_factory(profile, hosts=["hf-mirror", "hf-cdn"], faults={"hf-mirror": []})
+    sim.hosts["hf-mirror"].faults.clear()  # flaky's seeded 429s are not under test here
+    got = raw_get(sim.url("hf-mirror") + f"/api/models/{TINY}")
+    assert got.status == 200 and got.ending == "complete"

@@ -303,13 +303,15 @@ class Host:
         self.log = RequestLog(name)
         self.stopping = threading.Event()
         self.port = 0
+        self.bind = LOOPBACK
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT`` (no trailing slash)."""
-        return f"http://{LOOPBACK}:{self.port}"
+        host = LOOPBACK if self.bind in ("", "0.0.0.0") else self.bind
+        return f"http://{host}:{self.port}"
 
     @property
     def bytes_sent(self) -> int:
@@ -323,10 +325,12 @@ class Host:
     def new_conn_bucket(self) -> TokenBucket | None:
         return TokenBucket(self.conn_rate) if self.conn_rate else None
 
-    def start(self, port: int = 0) -> None:
-        """Bind ``127.0.0.1:port`` (0 = a free port) and serve in a daemon thread."""
+    def start(self, port: int = 0, *, bind: str = LOOPBACK) -> None:
+        """Bind ``bind:port`` (0 = a free port) and serve in a daemon thread. The sim always
+        binds loopback; ``bind`` exists for serving content on a LAN later."""
+        self.bind = bind
         try:
-            self._server = _Server((LOOPBACK, port), self)
+            self._server = _Server((bind, port), self)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise KuaidiError(
