@@ -64,9 +64,10 @@ class ScopedTransport(httpx.BaseTransport):
         transport = self.transport_for(str(request.url))
         try:
             return transport.handle_request(request)
-        except httpx.RemoteProtocolError:
-            # A pooled keep-alive connection the peer (often a proxy) closed just as we reused
-            # it: no response arrived, so a body-less idempotent request is safe to send again.
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+            # A pooled keep-alive connection the peer (often a proxy) closed or reset just as we
+            # reused it: no response arrived, so a body-less idempotent request is safe to send
+            # again (errors while reading a body come later, from the response stream).
             if request.method not in _IDEMPOTENT or request.headers.get("content-length"):
                 raise
             return transport.handle_request(request)
