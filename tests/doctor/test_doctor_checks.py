@@ -479,3 +479,25 @@ def test_clean_box_has_no_findings(autodl: Box) -> None:
     report = run(autodl.context())
     assert [(f.check_id, f.severity) for f in report.findings] == [("turbo.whitelist", "info")]
     assert report.exit_code == 0
+
+
+def test_turbo_inside_a_function_is_not_global(autodl: Box) -> None:
+    autodl.write(
+        "~/.bashrc",
+        "turbo() {\n    source /etc/network_turbo\n}\nfunction t2\n{\n  . /etc/network_turbo\n}\n",
+    )
+    assert autodl.findings("turbo.global") == []
+
+
+def test_kuaidi_turbo_on_is_not_global(autodl: Box) -> None:
+    """turbo_on exports the same proxy with kuaidi's no_proxy: scoped use, not a leftover."""
+    autodl.environ.update(
+        {"http_proxy": PROXY, "https_proxy": PROXY, "no_proxy": "localhost,127.0.0.1,hf-mirror.com"}
+    )
+    assert autodl.findings("turbo.global") == []
+
+
+def test_unreadable_config_is_reported(bare: Box) -> None:
+    bare.write("~/.config/pip/pip.conf", "index-url = no section header\n")
+    report = run(bare.context(), only=["pip.index"])
+    assert ("config.unreadable", "warning") in [(f.check_id, f.severity) for f in report.findings]

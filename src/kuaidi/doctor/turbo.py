@@ -33,19 +33,43 @@ def turbo_settings(ctx: Context) -> tuple[str | None, str]:
     return proxy.url, ",".join(proxy.no_proxy)
 
 
+_FUNCTION_START = re.compile(r"^\s*(function\s+[\w-]+|[\w-]+\s*\(\s*\))\s*\{?\s*$")
+
+
+def top_level_lines(path: Path) -> list[tuple[int, str]]:
+    """``rc_lines`` outside shell function bodies (a ``turbo() { source …; }`` helper is fine)."""
+    found, depth = [], 0
+    for number, line in rc_lines(path):
+        if depth == 0 and _FUNCTION_START.match(line):
+            depth = 1 if "{" in line else -1  # -1: the body's brace is on the next line
+            continue
+        if depth == -1:
+            depth = 1 if line.strip().startswith("{") else 0
+            continue
+        if depth > 0:
+            if line.strip() == "}":
+                depth = 0
+            continue
+        found.append((number, line))
+    return found
+
+
 @check("turbo.global", "warning", "network_turbo is not on for every shell")
 def check_global(ctx: Context) -> list[Finding]:
     if turbo_file(ctx) is None:
         return []
-    url, _ = turbo_settings(ctx)
+    url, file_no_proxy = turbo_settings(ctx)
     evidence = []
     fixes = []
     for path in rc_files(ctx):
-        for number, line in rc_lines(path):
+        for number, line in top_level_lines(path):
             if _SOURCES_TURBO.match(line):
                 evidence.append(f"{path}:{number}: {line.strip()}")
                 fixes.append(f"sed -i '{number}d' {path}")
-    live = [n for n in ("http_proxy", "https_proxy") if url and ctx.env(n) == url]
+    # The raw file's proxy *with the raw file's whitelist* (kuaidi's turbo_on exports the same
+    # proxy but its own no_proxy: that is scoped use, not a global turbo).
+    raw = (ctx.env("no_proxy") or "") in ("", file_no_proxy)
+    live = [n for n in ("http_proxy", "https_proxy") if url and ctx.env(n) == url and raw]
     if live:
         evidence.append(f"this shell has {', '.join(live)}={url}")
     if not evidence:
