@@ -44,6 +44,19 @@ def test_is_a_source_and_hides_the_token(ms_sim: Sim) -> None:
     )
 
 
+def test_endpoint_and_token_from_env(ms_sim: Sim) -> None:
+    client = make_client(ProxyScope.direct())
+    env = {"MODELSCOPE_DOMAIN": "modelscope.cn", "MODELSCOPE_API_TOKEN": "ms-tok"}
+    source = ModelScopeSource.from_env(client, env)
+    assert source.endpoint == "https://modelscope.cn" and source._token == "ms-tok"
+    env["MODELSCOPE_ENDPOINT"] = ms_sim.url("modelscope")
+    with pytest.raises(KuaidiError, match="refused the token"):
+        ModelScopeSource.from_env(client, env).list(TINY)
+    env["MODELSCOPE_API_TOKEN"] = SIM_TOKEN
+    assert ModelScopeSource.from_env(client, env).list(TINY).files
+    assert ModelScopeSource.from_env(client, {}).endpoint == "https://www.modelscope.cn"
+
+
 def test_lists_every_file_with_sha256_and_bytes_match(ms_sim: Sim) -> None:
     source = _source(ms_sim)
     listing = source.list(TINY)  # HF's "main" asks for ModelScope's "master"

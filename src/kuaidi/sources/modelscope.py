@@ -21,8 +21,10 @@ and ``Authorization: Bearer``, as the new SDK sends), never to the OSS CDN it re
 
 from __future__ import annotations
 
+import os
 import re
 import time
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -81,6 +83,19 @@ class ModelScopeSource:
         self._token = token
         self._retries = retries
 
+    @classmethod
+    def from_env(
+        cls, client: httpx.Client | None = None, environ: Mapping[str, str] | None = None
+    ) -> ModelScopeSource:
+        """Endpoint and token as the SDKs read them: ``MODELSCOPE_ENDPOINT`` (a URL), else
+        ``MODELSCOPE_DOMAIN`` (a host), else www.modelscope.cn; ``MODELSCOPE_API_TOKEN``.
+        (The SDK's pickled cookie jar is never read: unpickling a file is running code.)"""
+        env = os.environ if environ is None else environ
+        endpoint = (
+            env.get("MODELSCOPE_ENDPOINT") or env.get("MODELSCOPE_DOMAIN") or DEFAULT_ENDPOINT
+        )
+        return cls(endpoint, client, env.get("MODELSCOPE_API_TOKEN") or None)
+
     def __repr__(self) -> str:  # never the token
         return f"ModelScopeSource({self.endpoint!r}, name={self.name!r})"
 
@@ -136,9 +151,15 @@ class ModelScopeSource:
         return body.get("Data")
 
     def _missing(self, repo: RepoRef, status: int) -> KuaidiError:
-        if status == 403 and not self._token:
+        if status in (401, 403):
+            if self._token:
+                return KuaidiError(
+                    f"ModelScope refused the token for {repo.repo_type} {repo.repo_id} "
+                    f"(HTTP {status})",
+                    fix="check MODELSCOPE_API_TOKEN (an expired or unknown token is refused)",
+                )
             return KuaidiError(
-                f"ModelScope {repo.repo_type} {repo.repo_id} needs a login (HTTP 403)",
+                f"ModelScope {repo.repo_type} {repo.repo_id} needs a login (HTTP {status})",
                 fix="set MODELSCOPE_API_TOKEN, or leave ModelScope out",
             )
         return KuaidiError(
