@@ -501,3 +501,16 @@ def test_unreadable_config_is_reported(bare: Box) -> None:
     bare.write("~/.config/pip/pip.conf", "index-url = no section header\n")
     report = run(bare.context(), only=["pip.index"])
     assert ("config.unreadable", "warning") in [(f.check_id, f.severity) for f in report.findings]
+
+
+def test_bashrc_sources_itself_inside_an_if(bare: Box) -> None:
+    bare.write("~/.bashrc", "if [ -f ~/.bashrc ]; then\n    source ~/.bashrc\nfi\n")
+    assert ids(bare.findings("shellrc.self_source")) == ["shellrc.self_source"]
+
+
+def test_reload_helper_is_not_recursion(bare: Box) -> None:
+    bare.write(
+        "~/.bashrc",
+        "reload() {\n    source ~/.bashrc\n}\nalias rl='source ~/.bashrc'\nr2() { . ~/.bashrc; }\n",
+    )
+    assert bare.findings("shellrc.self_source") == []

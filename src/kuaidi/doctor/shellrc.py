@@ -11,7 +11,7 @@ from kuaidi.doctor.context import Context
 from kuaidi.doctor.model import Finding, check
 
 RC_NAMES = (".bashrc", ".bash_profile", ".bash_login", ".profile", ".zshrc", ".zprofile")
-_SOURCE = re.compile(r"(?:^|[;&|]\s*|\bthen\s+)(?:source|\.)\s+(\S+)")
+_SOURCE = re.compile(r"(?:^\s*|[;&|]\s*|\bthen\s+)(?:source|\.)\s+(\S+)")
 _EXEC_SHELL = re.compile(r"^\s*exec\s+(?:/\S+/)?(bash|zsh)\s*(?:-l|--login)?\s*$")
 _EXPORT = re.compile(r"^\s*export\s+([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 _ENV_FILE_EXPORT = re.compile(r'^export ([A-Za-z_][A-Za-z0-9_]*)="(.*)"$')
@@ -36,6 +36,27 @@ def rc_lines(path: Path) -> list[tuple[int, str]]:
     ]
 
 
+_FUNCTION_START = re.compile(r"^\s*(function\s+[\w-]+|[\w-]+\s*\(\s*\))\s*\{?\s*$")
+
+
+def top_level_lines(path: Path) -> list[tuple[int, str]]:
+    """``rc_lines`` outside shell function bodies (a ``turbo() { source …; }`` helper is fine)."""
+    found, depth = [], 0
+    for number, line in rc_lines(path):
+        if depth == 0 and _FUNCTION_START.match(line):
+            depth = 1 if "{" in line else -1  # -1: the body's brace is on the next line
+            continue
+        if depth == -1:
+            depth = 1 if line.strip().startswith("{") else 0
+            continue
+        if depth > 0:
+            if line.strip() == "}":
+                depth = 0
+            continue
+        found.append((number, line))
+    return found
+
+
 def _resolve(ctx: Context, word: str) -> Path | None:
     try:
         word = shlex.split(word)[0]
@@ -52,7 +73,7 @@ def _resolve(ctx: Context, word: str) -> Path | None:
 def sourced_by(ctx: Context, path: Path) -> list[tuple[int, str, Path]]:
     """(line, text, start-up file) for each start-up file ``path`` sources."""
     found = []
-    for number, line in rc_lines(path):
+    for number, line in top_level_lines(path):  # a `reload() { . ~/.bashrc; }` helper is fine
         for word in _SOURCE.findall(line):
             target = _resolve(ctx, word)
             if target is not None and target.name in RC_NAMES and target.parent == ctx.home:

@@ -10,7 +10,7 @@ from kuaidi.doctor.context import Context
 from kuaidi.doctor.endpoints import configured
 from kuaidi.doctor.hf import env_fix
 from kuaidi.doctor.model import Finding, check
-from kuaidi.doctor.shellrc import rc_files, rc_lines
+from kuaidi.doctor.shellrc import rc_files, top_level_lines
 from kuaidi.net.noproxy import decide
 
 FAMILIES = ("requests", "httpx", "curl", "uv")
@@ -31,27 +31,6 @@ def turbo_settings(ctx: Context) -> tuple[str | None, str]:
     if proxy is None or not proxy.url:
         return None, ""
     return proxy.url, ",".join(proxy.no_proxy)
-
-
-_FUNCTION_START = re.compile(r"^\s*(function\s+[\w-]+|[\w-]+\s*\(\s*\))\s*\{?\s*$")
-
-
-def top_level_lines(path: Path) -> list[tuple[int, str]]:
-    """``rc_lines`` outside shell function bodies (a ``turbo() { source …; }`` helper is fine)."""
-    found, depth = [], 0
-    for number, line in rc_lines(path):
-        if depth == 0 and _FUNCTION_START.match(line):
-            depth = 1 if "{" in line else -1  # -1: the body's brace is on the next line
-            continue
-        if depth == -1:
-            depth = 1 if line.strip().startswith("{") else 0
-            continue
-        if depth > 0:
-            if line.strip() == "}":
-                depth = 0
-            continue
-        found.append((number, line))
-    return found
 
 
 @check("turbo.global", "warning", "network_turbo is not on for every shell")
