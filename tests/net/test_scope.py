@@ -108,3 +108,15 @@ def test_proxy_credentials_never_shown() -> None:
 
 def test_direct_scope() -> None:
     assert ProxyScope.direct().proxy_for("https://huggingface.co/") is None
+
+
+def test_socks_proxy_without_socksio_is_a_clear_error() -> None:
+    import importlib.util
+
+    from kuaidi.net import make_client
+
+    if importlib.util.find_spec("socksio") is not None:
+        pytest.skip("socksio is installed: httpx supports socks5 here")
+    scope = ProxyScope.from_env({}, proxy="socks5://127.0.0.1:1", turbo_path=None)
+    with make_client(scope) as client, pytest.raises(KuaidiError, match="socks"):
+        client.get("https://huggingface.co/api/models/gpt2")
