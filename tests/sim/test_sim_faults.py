@@ -196,3 +196,18 @@ def test_throttled_host_sends_every_byte_through_the_buckets(sim_factory):
     got = raw_get(url)
     assert hashlib.sha256(got.body).hexdigest() == f.sha256
     assert sim.hosts["hf-cdn"].total_bucket.granted == f.size
+
+
+def test_rules_at_the_same_byte_compose(sim_factory):
+    sim = sim_factory(
+        hosts=["hf-cdn"], faults={"hf-cdn": [corrupt(offset=1000), reset(after=1000)]}
+    )
+    f, url = _cdn_file(sim)
+    got = raw_get(url)
+    good = f.blob_path.read_bytes()
+    assert got.ending == "reset"
+    assert got.body[:1000] == good[:1000]
+    if len(got.body) > 1000:  # the flipped byte may or may not beat the RST to the client
+        assert got.body[1000] == good[1000] ^ 0xFF
+    entry = sim.log("hf-cdn").requests("/blobs/*")[-1]
+    assert entry.bytes_sent == 1001 and set(entry.faults) == {"corrupt", "reset"}

@@ -103,6 +103,10 @@ class BodySender:
         try:
             pos = 0
             for at, _, rule in events:
+                if at < pos:  # a byte a corrupt rule already sent: act right after it
+                    if rule.kind == "corrupt":
+                        continue
+                    at = pos
                 self._send_range(body, handle, pos, at)
                 pos = at
                 if rule.kind == "corrupt":
