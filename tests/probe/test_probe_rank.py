@@ -173,3 +173,30 @@ def test_conda_ranking(conda_host) -> None:
         ("portal", "not-index"),
     ]
     assert "7.0 days older" in result.ranked[2].reason
+
+
+def test_direct_versus_through_a_proxy(sim_factory) -> None:
+    """The walled origin is `down` direct and reachable through a real tinyproxy; the mirror
+    works both ways. The probe says which route it measured."""
+    from kuaidi.sim.proxy import TinyProxy
+    from tests.conftest import require_binary
+
+    require_binary("tinyproxy")
+    sim = sim_factory("wall", hosts=["hf-mirror", "hf-cdn", "origin", "origin-cdn"])
+    cands = [
+        parse_candidate(f"mirror={sim.url('hf-mirror')}", "hf"),
+        parse_candidate(f"origin={sim.url('origin')}", "hf"),
+    ]
+    opts = {"rounds": 1, "timeout": 15, "range_bytes": 64 * 1024, "repo": "kuaidi-sim/tiny-model"}
+    direct = probe("hf", cands, **opts)
+    assert direct.route == "direct"
+    assert {m.candidate.name: m.verdict for m in direct.ranked} == {
+        "mirror": "ok",
+        "origin": "down",
+    }
+    with TinyProxy() as proxy:
+        through = probe("hf", cands, proxy=proxy.url, **opts)
+    assert through.route == f"proxy {proxy.url}"
+    assert {m.candidate.name: m.verdict for m in through.ranked} == {"mirror": "ok", "origin": "ok"}
+    by = {m.candidate.name: m for m in through.ranked}
+    assert by["origin"].served_by == sim.url("origin-cdn").split("://")[1]

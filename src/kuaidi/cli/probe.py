@@ -29,6 +29,18 @@ def _size(text: str) -> int:
         ) from None
 
 
+def _platform_proxy(root: Path) -> str:
+    from kuaidi.platforms import detect
+
+    platform = detect(root)
+    if platform.proxy is None or not platform.proxy.url:
+        raise KuaidiError(
+            f"{platform.display} has no platform proxy kuaidi can read",
+            fix="give the proxy URL: --proxy http://HOST:PORT",
+        )
+    return platform.proxy.url
+
+
 @click.command(name="probe")
 @click.argument("target", type=click.Choice([*TARGETS, "all"]), default="all")
 @click.option("--rounds", type=click.IntRange(1, 20), default=3, show_default=True)
@@ -65,6 +77,11 @@ def _size(text: str) -> int:
     show_default=True,
     help="Stop each throughput sample after this long.",
 )
+@click.option(
+    "--proxy",
+    metavar="URL|turbo",
+    help="Measure through this proxy instead of direct ('turbo': the platform's own proxy).",
+)
 @click.option("--apply", "do_apply", is_flag=True, help="Write the winner with kuaidi setup.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (docs/probe.md).")
 @click.option(
@@ -83,6 +100,7 @@ def command(
     repo: str | None,
     range_bytes: str,
     sample_seconds: float,
+    proxy: str | None,
     do_apply: bool,
     as_json: bool,
     root: Path,
@@ -95,6 +113,13 @@ def command(
         )
     cands = [parse_candidate(c, kinds[0]) for c in candidates] if candidates else None
     size = _size(range_bytes)
+    if proxy == "turbo":
+        proxy = _platform_proxy(root)
+    if proxy and do_apply:
+        raise KuaidiError(
+            "--apply with --proxy would write a mirror chosen for a route kuaidi does not use",
+            fix="probe direct (no --proxy) to choose the mirror to write",
+        )
 
     def one(kind: str) -> ProbeResult:
         return probe(
@@ -104,6 +129,7 @@ def command(
             timeout=timeout,
             range_bytes=size,
             sample_seconds=sample_seconds,
+            proxy=proxy,
             package=package,
             artifact_package=artifact_package,
             repo=repo,
@@ -130,7 +156,7 @@ def command(
             console.print(f"wrote {path}")
         if written:
             console.print("undo with: kuaidi setup --undo")
-        elif not do_apply:
+        elif not do_apply and not proxy:
             for result in results:
                 if result.winner and result.kind in WRITERS:
                     console.print(f"write it with: {setup_command(result)}")

@@ -40,6 +40,14 @@ class ProbeResult:
     timeout: float
     rounds: int
     options: dict[str, str | None] = field(default_factory=dict)
+    proxy: str | None = None  # None: measured direct
+
+    @property
+    def route(self) -> str:
+        """``direct`` or ``proxy <url>`` (credentials hidden)."""
+        from kuaidi.net.scope import redact
+
+        return "direct" if self.proxy is None else f"proxy {redact(self.proxy)}"
 
     @property
     def winner(self) -> Measurement | None:
@@ -57,12 +65,15 @@ def probe(
     range_bytes: int = DEFAULT_RANGE,
     sample_seconds: float = 4.0,
     request_timeout: float = 8.0,
+    proxy: str | None = None,
     **target_options: str | None,
 ) -> ProbeResult:
     """Measure ``candidates`` (default: the catalog's mirrors of ``kind``) and rank them.
 
-    ``timeout`` bounds the whole probe; ``target_options``: ``package`` / ``artifact_package``
-    (pypi), ``repo`` / ``small`` / ``big`` (hf), ``repo`` (modelscope).
+    ``timeout`` bounds the whole probe; ``proxy`` measures every request through that proxy
+    instead of direct (to compare a platform proxy with the direct route); ``target_options``:
+    ``package`` / ``artifact_package`` (pypi), ``repo`` / ``small`` / ``big`` (hf), ``repo``
+    (modelscope).
     """
     if kind not in TARGETS:
         raise KuaidiError(
@@ -90,6 +101,7 @@ def probe(
                 range_bytes=range_bytes,
                 sample_seconds=sample_seconds,
                 request_timeout=request_timeout,
+                proxy=proxy,
             )
             for c, r in zip(cands, results, strict=True)
         ]
@@ -110,7 +122,13 @@ def probe(
         snapshot.append(copy)
     compare_versions(snapshot)
     return ProbeResult(
-        kind, rank(snapshot), time.monotonic() - start, timeout, rounds, dict(target_options)
+        kind,
+        rank(snapshot),
+        time.monotonic() - start,
+        timeout,
+        rounds,
+        dict(target_options),
+        proxy,
     )
 
 

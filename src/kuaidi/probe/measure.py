@@ -155,11 +155,17 @@ def fetch(
     raise httpx.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects from {ask.url}")
 
 
-def _failure(exc: Exception) -> tuple[str, str]:
+def _failure(exc: Exception, *, answered: bool) -> tuple[str, str]:
+    """Round failure kind. Before the host ever answered, a refused, reset or dropped connection
+    means unreachable (``down``); after, it is a failed transfer."""
     if isinstance(exc, httpx.ConnectTimeout):
         return "down", "no connection (timed out)"
+    if isinstance(exc, httpx.ProxyError):
+        return "down", f"the proxy refused: {exc}"
     if isinstance(exc, httpx.ConnectError):
         return "down", f"cannot connect: {exc}"
+    if not answered and isinstance(exc, httpx.ReadError | httpx.RemoteProtocolError):
+        return "down", f"connection dropped before any answer: {exc or type(exc).__name__}"
     if isinstance(exc, httpx.TimeoutException):
         return "timeout", f"timed out: {exc}"
     return "error", f"{type(exc).__name__}: {exc}"
@@ -192,19 +198,28 @@ def measure(
     range_bytes: int,
     sample_seconds: float,
     request_timeout: float,
+    proxy: str | None = None,
 ) -> Measurement:
     """Fill ``result`` (shared with the caller, so a run cut by the deadline keeps its rounds)."""
     headers = {"User-Agent": f"kuaidi/{__version__} (probe)"}
-    # kuaidi's own client on the direct route: proxy variables are never read
-    with make_client(ProxyScope.direct(), headers=headers, follow_redirects=False) as client:
+    # kuaidi's own client on the direct route (proxy variables are never read), or, with
+    # ``proxy``, every hop through that proxy: the comparison chsrc-style probes cannot make
+    client = (
+        make_client(ProxyScope.direct(), headers=headers, follow_redirects=False)
+        if proxy is None
+        else httpx.Client(proxy=proxy, trust_env=False, headers=headers, follow_redirects=False)
+    )
+    with client:
         result.sync = read_status(client, cand, deadline)
         artifact: str | None = None
         for _ in range(rounds):
             if time.monotonic() >= deadline:
                 break
             one = Round()
+            answered = False
             try:
                 got = fetch(client, target.first(cand), deadline, request_timeout=request_timeout)
+                answered = True
                 if got.status >= 400:
                     one.failure, one.error = "http", f"HTTP {got.status} on {got.url}"
                     result.rounds.append(one)
@@ -256,6 +271,6 @@ def measure(
                     one.throughput = moved / max(data.transfer, 1e-4)
                     one.served_by = _netloc(data.url)
             except httpx.HTTPError as exc:
-                one.failure, one.error = _failure(exc)
+                one.failure, one.error = _failure(exc, answered=answered)
             result.rounds.append(one)
     return result

@@ -70,6 +70,7 @@ def as_dict(results: list[ProbeResult]) -> dict[str, Any]:
         "targets": [
             {
                 "kind": r.kind,
+                "route": r.route,
                 "elapsed_s": round(r.elapsed, 2),
                 "timeout_s": r.timeout,
                 "rounds": r.rounds,
@@ -82,7 +83,9 @@ def as_dict(results: list[ProbeResult]) -> dict[str, Any]:
 
 
 def render(result: ProbeResult, console: Console) -> None:
-    table = Table(title=f"kuaidi probe {result.kind} — {result.rounds} rounds, median figures")
+    table = Table(
+        title=f"kuaidi probe {result.kind} — {result.route}, {result.rounds} rounds, median figures"
+    )
     for col, justify in (
         ("#", "right"),
         ("mirror", "left"),
