@@ -64,19 +64,38 @@ def box(sim: Sim) -> dict[str, str]:
 def doctor() -> str:
     with Sim("clean", hosts=["pypi-tuna", "hf-mirror", "hf-cdn"]) as sim:
         env = box(sim)
-        text = run([KUAIDI, "doctor", "--root", str(BOX)], env, f"kuaidi doctor --root {BOX}")
-        text += "\n" + run(
-            [KUAIDI, "doctor", "--root", str(BOX), "--offline", "--fix", "--only", "hf,disks,pip"],
-            env,
-            f"kuaidi doctor --root {BOX} --offline --fix --only hf,disks,pip",
+        shown = f"kuaidi doctor --root {BOX} --offline"
+        text = run([KUAIDI, "doctor", "--root", str(BOX), "--offline"], env, shown)
+        fix = ["--offline", "--fix", "--only", "hf,disks,pip"]
+        shown = f"kuaidi doctor --root {BOX} {' '.join(fix)}"
+        text += "\n" + run([KUAIDI, "doctor", "--root", str(BOX), *fix], env, shown)
+        again = f"{KUAIDI} doctor --root {BOX} --offline --only hf,disks,pip"
+        shown = "bash -l   # a new login shell, same inherited variables\n$ " + again.replace(
+            KUAIDI, "kuaidi"
         )
-        login = ["bash", "-lc", f"{KUAIDI} doctor --root {BOX} --offline --only hf,disks,pip"]
-        text += "\n" + run(
-            login,
-            env,
-            "bash -l   # a new login shell, same inherited variables\n"
-            f"$ kuaidi doctor --root {BOX} --offline --only hf,disks,pip",
-        )
+        text += "\n" + run(["bash", "-lc", again], env, shown)
+        # live checks, through the route each client family would take: a bare box whose
+        # no_proxy and NO_PROXY disagree (uv reads NO_PROXY first)
+        bare = Path("/tmp/kuaidi-bare")
+        shutil.rmtree(bare, ignore_errors=True)
+        (bare / "home").mkdir(parents=True)
+        index = f"{sim.url('pypi-tuna')}/simple"
+        live_env = {
+            "HOME": str(bare / "home"),
+            "PATH": os.environ["PATH"],
+            "LANG": "C.UTF-8",
+            "COLUMNS": "110",
+            "PIP_INDEX_URL": index,
+            "UV_DEFAULT_INDEX": index,
+            "HF_ENDPOINT": sim.url("hf-mirror"),
+            "HF_HUB_DISABLE_XET": "1",
+            "http_proxy": "http://127.0.0.1:9",
+            "HTTP_PROXY": "http://127.0.0.1:9",
+            "no_proxy": "localhost,127.0.0.1",
+            "NO_PROXY": "localhost",
+        }
+        cmd = [KUAIDI, "doctor", "--root", str(bare), "--only", "proxy,live"]
+        text += "\n" + run(cmd, live_env, f"kuaidi doctor --root {bare} --only proxy,live")
     return text
 
 
