@@ -77,11 +77,11 @@ def test_snapshot_dataset(sim_factory, tmp_path):
     assert got["files"] == _expected(sim, "kuaidi-sim/tiny-dataset", repo_type="dataset")
 
 
-@pytest.mark.parametrize("which", ["branch-tag", "commit"])
+@pytest.mark.parametrize("which", ["v1.0", "refs/pr/1", "commit"])
 def test_snapshot_by_revision(sim_factory, tmp_path, which):
     sim = sim_factory()
     old = sim.catalog.get("model", TINY).commits[0].sha
-    revision = "v1.0" if which == "branch-tag" else old
+    revision = old if which == "commit" else which  # refs/pr/1 travels as refs%2Fpr%2F1
     got = _hf(sim, tmp_path, fn="snapshot", repo_id=TINY, revision=revision)
     assert got.get("ok"), got
     assert got["files"] == _expected(sim, TINY, old)
