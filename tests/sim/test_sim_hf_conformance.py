@@ -10,6 +10,8 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -266,3 +268,20 @@ def test_tinyproxy_carries_requests_to_the_walled_origin(sim_factory, tmp_path):
     # accepted then RST: curl reports it as a failed connect (7) or a reset on receive (56)
     assert direct.returncode in (7, 56), direct.stderr
     assert any(e.outcome == "refused" for e in sim.log("origin"))
+
+
+def test_hf_cli_with_only_the_exported_env(sim_factory, tmp_path):
+    """What `kuaidi sim` tells users to paste (HF_ENDPOINT, HF_HUB_DISABLE_XET) is enough for
+    the real `hf download` CLI."""
+    hf = Path(sys.executable).with_name("hf")
+    if not hf.exists():
+        pytest.skip("the hf CLI is not installed in this venv")
+    sim = sim_factory()
+    env = hf_env(sim, tmp_path / "home")
+    proc = subprocess.run(
+        [str(hf), "download", "kuaidi-sim/nested-model", "--local-dir", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for path, sha in _expected(sim, "kuaidi-sim/nested-model").items():
+        assert hashlib.sha256((tmp_path / "out" / path).read_bytes()).hexdigest() == sha, path
