@@ -20,6 +20,7 @@ from kuaidi.net.noproxy import (
     ClientWouldFail,
     NoProxy,
     decide,
+    decide_all,
     effective_proxy,
     no_proxy_value,
     proxy_variable,
@@ -285,3 +286,10 @@ def test_curl_agrees() -> None:
         if mine != real:
             wrong.append((case, mine, real))
     assert not wrong, wrong[:5]
+
+
+def test_decide_all_shows_where_families_disagree() -> None:
+    env = {**BOTH, "no_proxy": "hf-mirror.com", "NO_PROXY": "localhost"}
+    decisions = decide_all("https://hf-mirror.com/api/models/gpt2", env)
+    assert set(decisions) == set(FAMILIES)
+    assert [f for f, d in decisions.items() if not d.direct] == ["uv"]

@@ -10,7 +10,14 @@
 
 from kuaidi.net.auth import ScopedToken, origin_of
 from kuaidi.net.client import make_client
-from kuaidi.net.noproxy import FAMILIES, Decision, NoProxy, decide, effective_proxy
+from kuaidi.net.noproxy import (
+    FAMILIES,
+    Decision,
+    NoProxy,
+    decide,
+    decide_all,
+    effective_proxy,
+)
 from kuaidi.net.scope import ORIGIN_SUFFIXES, ProxyScope
 from kuaidi.net.turbo import TurboConfig, parse_network_turbo
 
@@ -23,6 +30,7 @@ __all__ = [
     "ScopedToken",
     "TurboConfig",
     "decide",
+    "decide_all",
     "effective_proxy",
     "make_client",
     "origin_of",

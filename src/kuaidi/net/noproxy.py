@@ -287,6 +287,16 @@ def decide(url: str, environ: Mapping[str, str], family: Family = "kuaidi") -> D
     return Decision(family, url, proxy, f"through {name}={proxy}")
 
 
+def decide_all(url: str, environ: Mapping[str, str]) -> dict[str, Decision]:
+    """:func:`decide` for every family — the doctor's "through the proxy for pip, not for uv".
+
+    >>> env = {"https_proxy": "http://p:1", "no_proxy": ".aliyun.com"}
+    >>> [f for f, d in decide_all("https://aliyun.com/", env).items() if d.proxy]
+    ['httpx', 'httpx2']
+    """
+    return {family: decide(url, environ, family) for family in FAMILIES}  # type: ignore[arg-type]
+
+
 def effective_proxy(
     url: str, environ: Mapping[str, str] | None = None, family: Family = "kuaidi"
 ) -> str | None:
