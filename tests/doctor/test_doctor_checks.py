@@ -514,3 +514,23 @@ def test_reload_helper_is_not_recursion(bare: Box) -> None:
         "reload() {\n    source ~/.bashrc\n}\nalias rl='source ~/.bashrc'\nr2() { . ~/.bashrc; }\n",
     )
     assert bare.findings("shellrc.self_source") == []
+
+
+def test_trusted_host_on_https_mirror(bare: Box) -> None:
+    """matools-style pip.conf: an HTTPS mirror in trusted-host turns TLS verification off."""
+    bare.write(
+        "~/.pip/pip.conf",
+        f"[global]\nindex-url = {ALIYUN}\ntrusted-host = mirrors.aliyun.com\n",
+    )
+    (finding,) = bare.findings("pip.trusted_host")
+    assert "mirrors.aliyun.com" in finding.message
+    assert ".pip/pip.conf" in finding.evidence[0]
+
+
+def test_trusted_host_for_plain_http_mirror(bare: Box) -> None:
+    bare.write(
+        "~/.config/pip/pip.conf",
+        "[global]\nindex-url = http://mirrors.aliyun.com/pypi/simple\n"
+        "trusted-host = mirrors.aliyun.com\n",
+    )
+    assert bare.findings("pip.trusted_host") == []

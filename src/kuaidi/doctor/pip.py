@@ -112,3 +112,31 @@ def check_agree(ctx: Context) -> list[Finding]:
             )
         )
     return findings
+
+
+@check("pip.trusted_host", "warning", "pip verifies TLS for its HTTPS mirrors")
+def check_trusted_host(ctx: Context) -> list[Finding]:
+    found = ctx.pip_setting("trusted-host")
+    if found is None or not found.value.strip():
+        return []
+    index = ctx.pip_index().value
+    https_hosts = {_host(index)} if index.startswith("https://") else set()
+    extra = ctx.pip_setting("extra-index-url")
+    for url in extra.value.split() if extra else []:
+        if url.startswith("https://"):
+            https_hosts.add(_host(url))
+    trusted = {h.split(":")[0].lower() for h in found.value.split()}
+    skipped = sorted(trusted & https_hosts)
+    if not skipped:
+        return []
+    return [
+        Finding(
+            "pip.trusted_host",
+            "warning",
+            f"pip trusts {', '.join(skipped)} without verifying TLS although it is served over "
+            "HTTPS (old switch scripts add it): a hijacked connection goes unnoticed",
+            (f"trusted-host = {found.value} (from {found.source})", f"index-url = {index}"),
+            "remove those hosts from trusted-host (`pip config --user unset global.trusted-host`, "
+            "or edit the file named above); trusted-host is only for plain-http mirrors",
+        )
+    ]
