@@ -81,13 +81,18 @@ def read_tree(root: Path) -> dict[str, bytes]:
 
 # -- the sim (kuaidi.sim): the acceptance tests run against it ------------------------------
 BIG_SPEC = "config.json:1KB,model.safetensors:3000000B,small.bin:300KB"
+RESUME_SPEC = "config.json:1KB,model.safetensors:24MB,small.bin:300KB"
 
 
 @pytest.fixture(scope="session")
 def sim_catalog(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     from kuaidi.sim.content import DEFAULT_REPOS, Catalog, RepoSpec
 
-    specs = [*DEFAULT_REPOS, RepoSpec("kuaidi-test/big", BIG_SPEC, seed=5, revisions=1)]
+    specs = [
+        *DEFAULT_REPOS,
+        RepoSpec("kuaidi-test/big", BIG_SPEC, seed=5, revisions=1),
+        RepoSpec("kuaidi-test/resume", RESUME_SPEC, seed=6, revisions=1),
+    ]
     return Catalog(tmp_path_factory.mktemp("sim-content"), specs)
 
 
