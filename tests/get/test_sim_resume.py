@@ -215,3 +215,47 @@ def test_four_processes_one_repo(make_sim, tmp_path: Path) -> None:  # type: ign
     assert not list((tmp_path / "models--kuaidi-test--big" / "blobs").glob("*.kuaidi-*"))
     # Blob locks: the big file crossed the wire about once, not four times.
     assert sim.log("hf-cdn").bytes_sent("*/model.safetensors") < 2 * SIZE
+
+
+def test_local_dir_resumes_after_sigkill(make_sim, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """--local-dir keeps its partial under .cache/huggingface/download and resumes it."""
+    sim = make_sim(overrides=SLOW_CDN)
+    local = tmp_path / "out"
+    args = [
+        "get",
+        BIG,
+        "--local-dir",
+        str(local),
+        "--endpoint",
+        sim.url("hf-mirror"),
+        "-q",
+        "--connections",
+        "2",
+        "--journal-every",
+        str(JOURNAL_EVERY),
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kuaidi", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    download_dir = local / ".cache" / "huggingface" / "download"
+    try:
+        while proc.poll() is None and _records(download_dir) < 4:
+            time.sleep(0.002)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    assert not (local / "model.safetensors").exists(), "no partial at the final path"
+    kept = sum(
+        b - a
+        for j in download_dir.glob("model.safetensors.*.kuaidi-journal")
+        for a, b in Journal.load(j, SIZE)
+    )
+    assert kept > 0
+    out = run_cli(*args, "--json")
+    assert out.returncode == 0, out.stderr
+    assert read_tree(local) == expected(sim, BIG)
+    fetched = json.loads(out.stdout)["bytes_fetched"]
+    assert fetched <= sum(map(len, expected(sim, BIG).values())) - kept
+    assert not list(download_dir.glob("*.kuaidi-*"))
