@@ -226,7 +226,7 @@ def download(
         stall_timeout, connections, token=tok, endpoint=endpoint, proxy=proxy
     )
     try:
-        source = HFSource(endpoint, client, tok)
+        source = HFSource(endpoint, client, tok, retries=min(4, max_retries))
         listing = source.list(repo)
         chosen = select_files(listing.files, names, include, exclude)
         if local_dir is not None:

@@ -244,3 +244,33 @@ def test_plain_progress_when_not_a_tty(make_sim, tmp_path: Path) -> None:  # typ
         / "snapshots"
         / sim.catalog.get("model", TINY).head.sha
     )
+
+
+def test_bad_input_is_one_line_error(make_sim, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sim = make_sim()
+    ep = sim.url("hf-mirror")
+    cases = [
+        (["kuaidi-sim/nope"], "kuaidi-sim/nope"),
+        ([TINY, "missing.txt"], "missing.txt"),
+        ([TINY, "--revision", "nobranch"], "nobranch"),
+        ([TINY, "--local-dir", str(tmp_path / "l")], "both --cache-dir and --local-dir"),
+        (["a/b/c"], "a/b/c"),
+    ]
+    for args, named in cases:
+        out = run_cli("get", *args, "--cache-dir", str(tmp_path / "c"), "--endpoint", ep)
+        assert out.returncode == 2, (args, out.stderr)
+        lines = out.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("kuaidi: error:") and named in lines[0]
+        assert "(fix:" in lines[0]
+    assert not (tmp_path / "c").exists() and not (tmp_path / "l").exists()
+    dead = run_cli(
+        "get",
+        TINY,
+        "--cache-dir",
+        str(tmp_path / "c"),
+        "--endpoint",
+        "http://127.0.0.1:9",
+        "--max-retries",
+        "0",
+    )
+    assert dead.returncode == 1 and "cannot reach http://127.0.0.1:9" in dead.stderr

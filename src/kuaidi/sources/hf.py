@@ -141,7 +141,8 @@ class HFSource:
                 return resp
             except httpx.HTTPError as exc:
                 last = exc
-                time.sleep(min(0.5 * 2**attempt, 8.0))
+                if attempt < self._retries:
+                    time.sleep(min(0.5 * 2**attempt, 8.0))
         raise KuaidiError(
             f"cannot reach {self.endpoint}: {type(last).__name__}: {last}",
             fix="check the network or --endpoint / HF_ENDPOINT",
