@@ -274,3 +274,22 @@ def test_bad_input_is_one_line_error(make_sim, tmp_path: Path) -> None:  # type:
         "0",
     )
     assert dead.returncode == 1 and "cannot reach http://127.0.0.1:9" in dead.stderr
+
+
+def test_work_stealing_splits_one_big_file_across_connections(make_sim, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """One 24 MB file (smaller than a 32 MiB piece) still travels over all connections."""
+    sim = make_sim(overrides={"hf-cdn": {"conn_rate": 8 * 1024 * 1024}})
+    result = download(
+        "kuaidi-test/resume",
+        include=["model.safetensors"],
+        connections=4,
+        endpoint=sim.url("hf-mirror"),
+        cache_dir=tmp_path,
+    )
+    assert result.ok
+    gets = sim.log("hf-cdn").requests("*/model.safetensors", method="GET")
+    starts = sorted({int(e.range.split("=")[1].split("-")[0]) for e in gets if e.range})
+    assert len(starts) >= 4, [e.range for e in gets]  # the tail was stolen, then stolen again
+    assert starts[0] == 0 and all(s % (64 * 1024) == 0 for s in starts)
+    size = 24 * 1024 * 1024
+    assert sim.log("hf-cdn").bytes_sent("*/model.safetensors") < size + 4 * 1024 * 1024
