@@ -259,3 +259,37 @@ def test_local_dir_resumes_after_sigkill(make_sim, tmp_path: Path) -> None:  # t
     fetched = json.loads(out.stdout)["bytes_fetched"]
     assert fetched <= sum(map(len, expected(sim, BIG).values())) - kept
     assert not list(download_dir.glob("*.kuaidi-*"))
+
+
+def test_kuaidi_and_huggingface_hub_share_a_cache(make_sim, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """kuaidi and hub's snapshot_download at once on one cache: same lock files, both verified."""
+    sim = make_sim(overrides=SLOW_CDN)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    env |= {"HF_HUB_DISABLE_XET": "1", "HF_HOME": str(tmp_path / "home")}
+    code = (
+        "from huggingface_hub import snapshot_download as s; "
+        f"print(s({BIG!r}, cache_dir={str(tmp_path)!r}, endpoint={sim.url('hf-mirror')!r}))"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "kuaidi", *_args(sim, tmp_path)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ),
+        subprocess.Popen(
+            [sys.executable, "-c", code],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ),
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    snap = next((tmp_path / "models--kuaidi-test--big" / "snapshots").iterdir())
+    assert read_tree(snap) == expected(sim, BIG)
+    blobs = tmp_path / "models--kuaidi-test--big" / "blobs"
+    assert not list(blobs.glob("*.kuaidi-*")) and not list(blobs.glob("*.incomplete"))
