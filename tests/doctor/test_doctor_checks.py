@@ -534,3 +534,16 @@ def test_trusted_host_for_plain_http_mirror(bare: Box) -> None:
         "trusted-host = mirrors.aliyun.com\n",
     )
     assert bare.findings("pip.trusted_host") == []
+
+
+def test_credentials_are_never_shown(bare: Box) -> None:
+    bare.write(
+        "~/.config/pip/pip.conf",
+        "[global]\nindex-url = https://bob:idx-s3cret@pypi.corp.example/simple\n"
+        "proxy = http://bob:px-s3cret@10.9.9.9:3128\n",
+    )
+    bare.environ.update({"https_proxy": "http://alice:env-s3cret@10.0.0.1:3128"})
+    report = run(bare.context())
+    text = repr([f.to_dict() for f in report.findings])
+    assert "s3cret" not in text
+    assert "http://***@10.9.9.9:3128" in text

@@ -175,6 +175,10 @@ def test_conda_ranking(conda_host) -> None:
     assert "7.0 days older" in result.ranked[2].reason
 
 
+def _why(result) -> str:
+    return repr([(m.candidate.name, m.verdict, [r.error for r in m.rounds]) for m in result.ranked])
+
+
 def test_direct_versus_through_a_proxy(sim_factory) -> None:
     """The walled origin is `down` direct and reachable through a real tinyproxy; the mirror
     works both ways. The probe says which route it measured."""
@@ -187,16 +191,15 @@ def test_direct_versus_through_a_proxy(sim_factory) -> None:
         parse_candidate(f"mirror={sim.url('hf-mirror')}", "hf"),
         parse_candidate(f"origin={sim.url('origin')}", "hf"),
     ]
-    opts = {"rounds": 1, "timeout": 15, "range_bytes": 64 * 1024, "repo": "kuaidi-sim/tiny-model"}
+    opts = {"rounds": 2, "timeout": 15, "range_bytes": 64 * 1024, "repo": "kuaidi-sim/tiny-model"}
     direct = probe("hf", cands, **opts)
     assert direct.route == "direct"
-    assert {m.candidate.name: m.verdict for m in direct.ranked} == {
-        "mirror": "ok",
-        "origin": "down",
-    }
+    verdicts = {m.candidate.name: m.verdict for m in direct.ranked}
+    assert verdicts == {"mirror": "ok", "origin": "down"}, _why(direct)
     with TinyProxy() as proxy:
         through = probe("hf", cands, proxy=proxy.url, **opts)
     assert through.route == f"proxy {proxy.url}"
-    assert {m.candidate.name: m.verdict for m in through.ranked} == {"mirror": "ok", "origin": "ok"}
+    verdicts = {m.candidate.name: m.verdict for m in through.ranked}
+    assert verdicts == {"mirror": "ok", "origin": "ok"}, _why(through)
     by = {m.candidate.name: m for m in through.ranked}
     assert by["origin"].served_by == sim.url("origin-cdn").split("://")[1]

@@ -7,6 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from kuaidi.doctor.model import redact
 from kuaidi.probe import ProbeResult
 from kuaidi.probe.measure import Measurement
 
@@ -47,7 +48,7 @@ def measurement_dict(m: Measurement) -> dict[str, Any]:
     c = m.candidate
     return {
         "name": c.name,
-        "url": c.url,
+        "url": redact(c.url),
         "catalog": c.catalog,
         "verdict": m.verdict,
         "reason": m.reason,
@@ -120,5 +121,5 @@ def render(result: ProbeResult, console: Console) -> None:
     else:
         console.print(
             f"recommended {result.kind} mirror: [bold]{winner.candidate.name}[/] "
-            f"({winner.candidate.url}); {took}"
+            f"({redact(winner.candidate.url)}); {took}"
         )
