@@ -164,7 +164,8 @@ def _failure(exc: Exception, *, answered: bool) -> tuple[str, str]:
         return "down", f"the proxy refused: {exc}"
     if isinstance(exc, httpx.ConnectError):
         return "down", f"cannot connect: {exc}"
-    if not answered and isinstance(exc, httpx.ReadError | httpx.RemoteProtocolError):
+    # read, write or close errors alike: which one a reset shows up as depends on timing
+    if not answered and isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError):
         return "down", f"connection dropped before any answer: {exc or type(exc).__name__}"
     if isinstance(exc, httpx.TimeoutException):
         return "timeout", f"timed out: {exc}"
