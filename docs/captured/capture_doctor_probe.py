@@ -54,9 +54,9 @@ def box(sim: Sim) -> dict[str, str]:
         "HF_ENDPOINT": sim.url("hf-mirror"),
         "HF_HUB_ENABLE_HF_TRANSFER": "1",
         "UV_DEFAULT_INDEX": "http://127.0.0.1:9/simple",
-        # a local proxy that is not running, exported by hand
-        "http_proxy": "http://127.0.0.1:9",
-        "https_proxy": "http://127.0.0.1:9",
+        # AutoDL's academic proxy, exported by hand (this run is --offline: nothing connects)
+        "http_proxy": "http://172.31.1.128:12798",
+        "https_proxy": "http://172.31.1.128:12798",
         "no_proxy": "localhost,*.tsinghua.edu.cn",
     }
 

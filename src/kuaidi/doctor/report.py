@@ -87,6 +87,7 @@ def render(report: Report, ctx: Context, console: Console) -> None:
         console.print(
             f"{head}  {escape(finding.message)}",
             highlight=False,
+            soft_wrap=True,
         )
         for line in finding.evidence:
             console.print(f"         seen: {escape(line)}", highlight=False, soft_wrap=True)
