@@ -107,6 +107,7 @@ class HFSource:
         self.endpoint = endpoint.rstrip("/")
         self.client = client
         self.name = name
+        self.kind = "mirror"  # the ladder's rung: OriginSource says "origin"
         self._token = token
         self._origin = origin_of(self.endpoint)
         self._retries = retries
@@ -250,4 +251,5 @@ class HFSource:
             client=self.client,
             token=self._token,
             token_origin=self._origin if self._token else None,
+            kind=self.kind,
         )

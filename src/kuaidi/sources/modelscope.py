@@ -268,4 +268,5 @@ class ModelScopeSource:
             client=self.client,
             token=self._token,
             token_origin=origin_of(self.endpoint) if self._token else None,
+            kind="modelscope",
         )

@@ -47,6 +47,7 @@ class OriginSource(HFSource):
         if client is None:
             client = make_client(self.scope)
         super().__init__(endpoint, client, token, name=name, retries=retries)
+        self.kind = "origin"
 
     @property
     def proxied(self) -> bool:

@@ -65,6 +65,7 @@ class FileOutcome:
     bytes_fetched: int = 0
     retries: int = 0
     error: str | None = None
+    sources: dict[str, int] = field(default_factory=dict)  # source name -> bytes it served
 
 
 @dataclass

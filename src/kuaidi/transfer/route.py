@@ -1,8 +1,9 @@
 """A Route: one way to fetch one file (source name, resolve URL, client, scoped token).
 
-A file carries an ordered list of routes; the scheduler picks one per segment. Today each file
-has one route (the HF endpoint); the route ladder (ModelScope, the origin through a proxy) adds
-more without touching the engine.
+A file carries an ordered list of routes (the ladder: mirrors, ModelScope, the origin through a
+proxy); the engine picks one per segment, moves a file down the list when a route fails it, and
+spreads a large file over several domestic routes at once (``kind`` and ``strong`` say which
+routes may share a file).
 
 The token is attached only when the request goes to the route's token origin (scheme, host,
 port) — never to a CDN the endpoint redirects to — and never appears in ``repr``.
@@ -33,6 +34,10 @@ class Route:
     client: httpx.Client = field(repr=False)
     token: str | None = field(default=None, repr=False)
     token_origin: tuple[str, str, int] | None = None
+    kind: str = "mirror"  # "mirror" | "modelscope" | "origin" (the ladder's rungs)
+    # The source listed the same hash as the reference (not only the same size): only such
+    # routes may serve segments of one file together.
+    strong: bool = True
     # The last redirect target (e.g. a signed CDN URL), reused by every segment until it
     # expires; then it is dropped and ``url`` resolved again.
     _location: str | None = field(default=None, repr=False)
