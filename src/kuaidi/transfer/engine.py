@@ -15,72 +15,28 @@ import errno
 import os
 import random
 import threading
-from dataclasses import dataclass, field
+import time
 
 import httpx
 from filelock import FileLock, Timeout
 
 from kuaidi.errors import KuaidiError
-from kuaidi.sources.base import RemoteFile
 from kuaidi.store.target import Target
 from kuaidi.transfer.fetch import Expired, FetchError, open_segment
+from kuaidi.transfer.job import EngineOptions, FileJob, FileOutcome, RunReport
 from kuaidi.transfer.journal import Journal, gaps, merge
 from kuaidi.transfer.progress import Events
-from kuaidi.transfer.retry import Backoff
 from kuaidi.transfer.route import Route
+from kuaidi.transfer.routing import Routing
 from kuaidi.transfer.scheduler import FileState, FileTask, Scheduler
 from kuaidi.transfer.segment import Segment
 from kuaidi.transfer.verify import IncrementalHash
+from kuaidi.transfer.watchdog import SpeedFloor
+
+__all__ = ["Engine", "EngineOptions", "FileJob", "FileOutcome", "RunReport"]
 
 MiB = 1 << 20
 HASH_STEP = 8 * MiB  # hash the on-disk prefix in steps of at least this
-
-
-@dataclass(frozen=True)
-class EngineOptions:
-    connections: int = 8
-    stall_timeout: float = 20.0  # no byte for this long → cancel and requeue the range
-    max_retries: int = 8  # consecutive failures without progress before a file fails
-    verify_attempts: int = 3  # full fetches of a file that fails its hash before giving up
-    min_split: int = 1 * MiB  # never steal halves smaller than this
-    flush_bytes: int = 4 * MiB  # journal progress at least this often per connection
-    piece: int = 32 * MiB  # ranges are handed out in pieces of this size, in file order
-    backoff: Backoff = field(default_factory=Backoff)
-    seed: int | None = None
-
-
-@dataclass(frozen=True)
-class FileJob:
-    """One file to deliver and the ordered routes that can serve it."""
-
-    file: RemoteFile
-    routes: list[Route]
-
-
-@dataclass
-class FileOutcome:
-    path: str
-    size: int
-    status: str  # "fetched" | "present" | "failed"
-    bytes_fetched: int = 0
-    retries: int = 0
-    error: str | None = None
-    sources: dict[str, int] = field(default_factory=dict)  # source name -> bytes it served
-
-
-@dataclass
-class RunReport:
-    files: list[FileOutcome]
-    bytes_fetched: int
-    retries: int
-
-    @property
-    def ok(self) -> bool:
-        return all(f.status != "failed" for f in self.files)
-
-    @property
-    def failed(self) -> list[FileOutcome]:
-        return [f for f in self.files if f.status == "failed"]
 
 
 class Engine:
@@ -92,6 +48,9 @@ class Engine:
         self.events = events or Events()
         self._rng = random.Random(options.seed)
         self._rng_lock = threading.Lock()
+        self.routing = Routing(
+            share_min=options.share_min, route_retries=options.route_retries, share=options.share
+        )
 
     # -- plan ------------------------------------------------------------------------------
     def _tasks(self, jobs: list[FileJob]) -> list[FileTask]:
@@ -142,7 +101,9 @@ class Engine:
             if status == "failed" and error is None:
                 error = "not completed"
             for f in t.files:
-                outcomes.append(FileOutcome(f.path, f.size, status, t.fetched, t.retries, error))
+                outcomes.append(
+                    FileOutcome(f.path, f.size, status, t.fetched, t.retries, error, dict(t.served))
+                )
         return RunReport(outcomes, sum(t.fetched for t in tasks), sum(t.retries for t in tasks))
 
     # -- activation (under the scheduler's lock) -------------------------------------------
@@ -256,46 +217,74 @@ class Engine:
 
     def _run_segment_inner(self, seg: Segment) -> None:
         task = seg.file
-        route = task.routes[0]  # the route ladder will pick per segment
-        before = seg.pos
+        idx = self.routing.pick(task)
+        if idx < 0:  # every route is dead for this file (another worker failed it)
+            return
+        route = task.routes[idx]
+        before, t0 = seg.pos, time.monotonic()
         self.events.connection(+1)
         try:
             if seg.pos < seg.end:
-                self._stream(seg, route)
+                self._stream(seg, route, idx)
         except KuaidiError:
             self._flush(seg)  # keep what reached the disk (disk full): the rerun resumes it
             raise
         except FetchError as exc:
             self._flush(seg)
-            progressed = seg.pos > before
-            seg.failures = 1 if progressed else seg.failures + 1
-            task.retries += 1
-            message = str(exc)
-            if not exc.retryable or seg.failures > self.opts.max_retries:
-                self._fail(
-                    task, f"{message} (after {task.retries} retries)" if exc.retryable else message
-                )
-                return
-            self.events.retry(task.remote.path, message)
-            delay = 0.0 if isinstance(exc, Expired) else self._delay(seg.failures, exc.retry_after)
-            self._sched.requeue(seg, delay)
+            self._failed(seg, idx, exc, progressed=seg.pos > before)
             return
         finally:
             self.events.connection(-1)
-        self._flush(seg)
+            self.routing.release(task, idx, seg.pos - before, time.monotonic() - t0)
+            self._flush(seg)
         if seg.cancelled:
             return
         if self._sched.segment_done(seg):
             self._verify(task)
 
-    def _stream(self, seg: Segment, route: Route) -> None:
+    def _failed(self, seg: Segment, idx: int, exc: FetchError, *, progressed: bool) -> None:
+        """Retry on the same route, move the segment down the ladder, or fail the file."""
+        task = seg.file
+        seg.failures = 1 if progressed else seg.failures + 1
+        task.retries += 1
+        message = str(exc)
+        if isinstance(exc, Expired) and seg.failures <= 2:
+            outcome = "retry"  # a signed URL expired: re-resolve at once, not the route's fault
+        else:
+            outcome = self.routing.failed(
+                task,
+                idx,
+                message,
+                fatal=not exc.retryable,
+                failures=seg.failures,
+                limit=self.opts.max_retries,
+            )
+        if outcome == "exhausted":
+            why = Routing.summary(task) if len(task.routes) > 1 else message
+            self._fail(task, f"{why} (after {task.retries} retries)" if exc.retryable else why)
+            return
+        if outcome == "moved":
+            nxt = Routing.alive(task)
+            to = task.routes[nxt[0]].source if nxt else "?"
+            self.events.retry(task.remote.path, f"{task.routes[idx].source}: {message}; now {to}")
+            seg.failures = 0
+            self._sched.requeue(seg, 0.0)
+            return
+        self.events.retry(task.remote.path, message)
+        delay = 0.0 if isinstance(exc, Expired) else self._delay(seg.failures, exc.retry_after)
+        self._sched.requeue(seg, delay)
+
+    def _stream(self, seg: Segment, route: Route, idx: int) -> None:
         task = seg.file
         with open_segment(route, seg.pos, seg.end) as (resp, offset):
             if resp.status_code == 200:
-                # The server ignores Range: one stream from byte 0 for this file, no stealing.
+                # The server ignored Range: one stream from byte 0 for this file, no stealing,
+                # on this route only.
                 task.single_stream = True
+                task.pinned = idx
                 if offset != seg.pos or seg.end != task.size:
                     self._sched.go_single_stream(seg)
+            floor = SpeedFloor(self.opts.min_speed, self.opts.stall_timeout)
             try:
                 # The transport's own pieces (about 64 KiB), not re-joined into bigger ones:
                 # fewer copies and allocations that malloc can reuse, so memory stays flat.
@@ -312,6 +301,7 @@ class Engine:
                         self._flush(seg)
                     if seg.pos >= seg.end:
                         return
+                    floor.feed(len(chunk))
             except httpx.HTTPError as exc:
                 raise FetchError(
                     f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
@@ -387,21 +377,31 @@ class Engine:
             self._sched.finish_file(task, FileState.DONE)
             self.events.file_finished(task.remote.path, True)
             return
-        # Mismatch: the bytes cannot be trusted (we cannot tell which range is bad) → refetch.
-        task.verify_failures += 1
+        # Mismatch: the bytes cannot be trusted (we cannot tell which range is bad) → refetch,
+        # from the next route when one route alone served them (a mirror with a bad copy).
         task.retries += 1
         self.events.discard(task.size)
         for p in (task.placement.part, task.placement.journal):
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
+        dropped = self.routing.blame(task, problem)
+        if dropped is None:
+            task.verify_failures += 1
         if task.verify_failures >= self.opts.verify_attempts:
             self._fail(task, f"verification failed {task.verify_failures} times: {problem}")
             return
-        self.events.retry(task.remote.path, f"verification failed ({problem}); fetching again")
+        if dropped is not None:
+            nxt = task.routes[Routing.alive(task)[0]].source
+            message = f"{task.routes[dropped].source}: verification failed ({problem}); now {nxt}"
+        else:
+            message = f"verification failed ({problem}); fetching again"
+        self.events.retry(task.remote.path, message)
         task.fd = os.open(task.placement.part, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
         os.ftruncate(task.fd, task.size)
         task.journal = Journal.open(task.placement.journal, task.size, fresh=True)
         task.single_stream = False
+        if task.pinned is not None and task.pinned in task.dead:
+            task.pinned = None
         task.done = []
         task.hasher = IncrementalHash(task.remote)
         self._sched.restart_file(task, self._pieces(task, [(0, task.size)]))

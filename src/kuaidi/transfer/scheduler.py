@@ -65,6 +65,14 @@ class FileTask:
     users: int = 0
     close_pending: bool = False
     guard: threading.Lock = field(default_factory=threading.Lock)
+    # The ladder's state for this file (kuaidi.transfer.routing): routes given up on and why,
+    # each route's last error, bytes served per source, routes that served the current attempt.
+    dead: dict[int, str] = field(default_factory=dict)
+    last_errors: dict[int, str] = field(default_factory=dict)
+    route_failures: dict[int, int] = field(default_factory=dict)  # all failures, per route
+    served: dict[str, int] = field(default_factory=dict)
+    attempt_routes: set[int] = field(default_factory=set)
+    pinned: int | None = None  # one route only (the server ignored Range, or blame-finding)
 
     @property
     def remote(self) -> RemoteFile:

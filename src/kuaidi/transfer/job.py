@@ -1,0 +1,65 @@
+"""What the engine is asked to do and what it reports: jobs, options, outcomes.
+
+Plain values shared by :mod:`kuaidi.transfer.engine` and its callers (``kuaidi.get``, tests).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kuaidi.sources.base import RemoteFile
+from kuaidi.transfer.retry import Backoff
+from kuaidi.transfer.route import Route
+
+MiB = 1 << 20
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    connections: int = 8
+    stall_timeout: float = 20.0  # no byte for this long → cancel and requeue the range
+    max_retries: int = 8  # consecutive failures without progress before a file fails
+    verify_attempts: int = 3  # full fetches of a file that fails its hash before giving up
+    min_split: int = 1 * MiB  # never steal halves smaller than this
+    flush_bytes: int = 4 * MiB  # journal progress at least this often per connection
+    piece: int = 32 * MiB  # ranges are handed out in pieces of this size, in file order
+    min_speed: int = 4096  # bytes/s over a stall_timeout window; slower counts as a stall
+    route_retries: int = 2  # failures in a row on one route before a file moves down the ladder
+    share_min: int = 64 * MiB  # files this large are spread over every equal domestic source
+    share: bool = True
+    backoff: Backoff = field(default_factory=Backoff)
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """One file to deliver and the ordered routes that can serve it."""
+
+    file: RemoteFile
+    routes: list[Route]
+
+
+@dataclass
+class FileOutcome:
+    path: str
+    size: int
+    status: str  # "fetched" | "present" | "failed"
+    bytes_fetched: int = 0
+    retries: int = 0
+    error: str | None = None
+    sources: dict[str, int] = field(default_factory=dict)  # source name -> bytes it served
+
+
+@dataclass
+class RunReport:
+    files: list[FileOutcome]
+    bytes_fetched: int
+    retries: int
+
+    @property
+    def ok(self) -> bool:
+        return all(f.status != "failed" for f in self.files)
+
+    @property
+    def failed(self) -> list[FileOutcome]:
+        return [f for f in self.files if f.status == "failed"]
