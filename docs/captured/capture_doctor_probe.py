@@ -133,6 +133,7 @@ def probe() -> str:
             cmd += ["--candidate", a]
         shown = (
             "kuaidi probe pypi --package kdemo-lib --artifact-package kdemo-blob "
+            "--bytes 1MiB --sample-seconds 2 --timeout 15 "
             + " ".join(f"--candidate {n}=<sim {h}>" for n, h, _ in pypi)
             + " --candidate down=http://127.0.0.1:9/simple"
         )
@@ -157,8 +158,10 @@ def probe() -> str:
         ]
         for n, u in hf:
             cmd += ["--candidate", f"{n}={u}"]
-        shown = "kuaidi probe hf --repo kuaidi-sim/demo-model " + " ".join(
-            f"--candidate {n}=<sim {n}>" for n, _ in hf
+        shown = (
+            "kuaidi probe hf --repo kuaidi-sim/demo-model --bytes 2MiB --sample-seconds 2 "
+            "--timeout 15 --candidate hf-mirror=<sim hf-mirror> --candidate origin=<sim origin> "
+            "--candidate portal=<sim pypi-portal>"
         )
         text += "\n" + run(cmd, env, shown)
     return text
