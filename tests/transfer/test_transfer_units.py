@@ -103,3 +103,35 @@ def test_backoff_grows_with_jitter_and_honours_retry_after() -> None:
     assert parse_retry_after("7") == 7.0
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412480 - 10) == 10.0
     assert parse_retry_after("soon") is None
+
+
+def test_plain_progress_lines_never_run_together() -> None:
+    """Regression: print() from worker threads wrote text and newline separately, so two
+    outcomes could share a line ("a okkuaidi: b ok")."""
+    import io
+    import re
+    import threading
+    import time
+
+    from kuaidi.transfer.progress import PlainEvents
+
+    class SlowStream(io.StringIO):
+        def write(self, s: str) -> int:
+            time.sleep(0.0005)  # widen the window between two writes of one print()
+            return super().write(s)
+
+    out = SlowStream()
+    events = PlainEvents(out)
+
+    def report(k: int) -> None:
+        for i in range(20):
+            events.file_finished(f"f{k}-{i}.bin", True)
+
+    threads = [threading.Thread(target=report, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 160
+    assert all(re.fullmatch(r"kuaidi: f\d+-\d+\.bin ok", line) for line in lines)

@@ -82,6 +82,14 @@ class PlainEvents(Events):
         self._interval = interval
         self._last = time.monotonic()
         self._t0 = time.monotonic()
+        self._print_lock = threading.Lock()
+
+    def _say(self, line: str) -> None:
+        # Workers report from their own threads: one locked write per line, or two file
+        # outcomes can land on one line ("a.json okkuaidi: b.json ok").
+        with self._print_lock:
+            self._out.write(line + "\n")
+            self._out.flush()
 
     def _status(self) -> None:
         now = time.monotonic()
@@ -89,12 +97,10 @@ class PlainEvents(Events):
             return
         self._last = now
         speed = self.fetched / max(1e-6, now - self._t0)
-        print(
+        self._say(
             f"kuaidi: {self.done_bytes / 1e6:.1f}/{self.total / 1e6:.1f} MB "
             f"{speed / 1e6:.1f} MB/s files={self.active_files} conns={self.connections} "
-            f"retries={self.retries}",
-            file=self._out,
-            flush=True,
+            f"retries={self.retries}"
         )
 
     def bytes(self, n: int) -> None:
@@ -103,12 +109,12 @@ class PlainEvents(Events):
 
     def retry(self, path: str, error: str) -> None:
         super().retry(path, error)
-        print(f"kuaidi: retry {path}: {error}", file=self._out, flush=True)
+        self._say(f"kuaidi: retry {path}: {error}")
 
     def file_finished(self, path: str, ok: bool, error: str | None = None) -> None:
         super().file_finished(path, ok, error)
         word = "ok" if ok else f"FAILED: {error}"
-        print(f"kuaidi: {path} {word}", file=self._out, flush=True)
+        self._say(f"kuaidi: {path} {word}")
 
 
 class RichEvents(Events):
