@@ -41,6 +41,17 @@ def test_bare_box_without_a_data_disk_keeps_default_caches_and_says_so(tmp_path,
     assert not set(CACHE_VARS) & set(env)
 
 
+def test_data_disk_option_silences_the_no_data_disk_note(tmp_path, home):
+    """Regression: 'caches on: X' was followed by 'no writable data disk … use --data-disk'."""
+    root = tmp_path / "root"
+    root.mkdir()
+    disk = tmp_path / "big"
+    disk.mkdir()
+    p = plan(options(home, root, data_disk=disk))
+    assert p.context.data_disk == disk
+    assert not any("data disk" in w for w in p.warnings)
+
+
 def test_data_disk_option_overrides_the_profile(tmp_path, home, autodl):
     disk = tmp_path / "big"
     disk.mkdir()

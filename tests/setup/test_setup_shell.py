@@ -155,6 +155,7 @@ def test_kuaidi_env_eval_sets_this_shell_only(home, autodl, monkeypatch, capsys)
     fish = capsys.readouterr().out
     assert "set -gx HF_ENDPOINT 'https://hf-mirror.com'" in fish
     assert "function turbo_on" in fish and "function turbo_off" in fish
+    assert "| source" in fish and 'eval "$(' not in fish  # regression: told fish to eval $(…)
 
 
 @pytest.mark.parametrize("shell", ["zsh", "fish"])

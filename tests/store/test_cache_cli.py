@@ -31,3 +31,10 @@ def test_list_and_verify_then_detect_corruption(tmp_path: Path) -> None:
     data[10] ^= 1
     blob.write_bytes(bytes(data))
     assert main(["cache", "verify", "org/m", "--cache-dir", str(cache)]) == 1
+
+
+def test_verify_a_repo_that_is_not_cached_says_so(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Regression: it printed '0 blobs checked, 0 corrupt' and exited 0."""
+    assert main(["cache", "verify", "org/absent", "--cache-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "org/absent is not in the cache" in err and "kuaidi get org/absent" in err

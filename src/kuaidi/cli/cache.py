@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from kuaidi.errors import KuaidiError
 from kuaidi.get import default_cache_dir
 from kuaidi.store.inspect import list_repos, verify
 
@@ -79,6 +80,11 @@ def list_cmd(cache_dir: Path | None, as_json: bool) -> int:
 def verify_cmd(repo_id: str | None, cache_dir: Path | None) -> int:
     """Re-hash every blob (of REPO_ID) against its name; exit 1 if any is corrupt."""
     cache = cache_dir or default_cache_dir()
+    if repo_id and not any(r.repo_id == repo_id for r in list_repos(cache)):
+        raise KuaidiError(
+            f"{repo_id} is not in the cache {cache}",
+            fix=f"check the id with `kuaidi cache list`, or fetch it: kuaidi get {repo_id}",
+        )
     bad = checked = 0
     for check in verify(cache, repo_id):
         checked += 1

@@ -42,7 +42,7 @@ def _platform_proxy(root: Path) -> str:
 
 
 @click.command(name="probe")
-@click.argument("target", type=click.Choice([*TARGETS, "all"]), default="all")
+@click.argument("target", type=click.Choice([*TARGETS, "all"]), default="all", required=False)
 @click.option("--rounds", type=click.IntRange(1, 20), default=3, show_default=True)
 @click.option(
     "--timeout",
@@ -105,7 +105,7 @@ def command(
     as_json: bool,
     root: Path,
 ) -> int:
-    """Measure mirrors for TARGET (pypi, conda, hf, modelscope, all) and recommend one."""
+    """Measure mirrors for TARGET (pypi, conda, hf, modelscope; default all) and recommend one."""
     kinds = list(TARGETS) if target == "all" else [target]
     if candidates and len(kinds) != 1:
         raise KuaidiError(

@@ -17,6 +17,9 @@ HEADER = "# Written by `kuaidi setup`; re-run it to change, `kuaidi setup --undo
 EVAL_HEADER = (
     '# From `kuaidi env`: eval "$(kuaidi env)" sets this shell only; `kuaidi setup` persists.\n'
 )
+EVAL_HEADER_FISH = (  # fish has no $(…) in older releases: its own way to load the output
+    "# From `kuaidi env --shell fish`: kuaidi env --shell fish | source (this shell only).\n"
+)
 
 
 def targets(ctx: Context) -> list[Path]:
@@ -151,7 +154,7 @@ turbo_off() {
 
 def render_fish(ctx: Context, *, with_indexes: bool = True) -> str:
     """The same for fish: ``set -gx`` and fish functions."""
-    lines = [EVAL_HEADER if with_indexes else HEADER]
+    lines = [EVAL_HEADER_FISH if with_indexes else HEADER]
     for name, value in exports(ctx, with_indexes=with_indexes).items():
         lines.append(f"set -gx {name} {_fish_quote(value)}\n")
     turbo_file, fixed = _turbo_sources(ctx)

@@ -79,6 +79,9 @@ def plan(options: SetupOptions) -> Plan:
     changes: list[Change] = []
     unchanged: list[Path] = []
     warnings: list[str] = list(ctx.platform.warnings)
+    if options.data_disk is not None:
+        # The user chose the disk: what detection said about finding one no longer applies.
+        warnings = [w for w in warnings if "data disk" not in w]
     for target in ctx.targets:
         writer = WRITERS[target]
         warnings += writer.warnings(ctx)
