@@ -8,7 +8,9 @@ The plain-function API under ``kuaidi get``::
     print(result.path)   # .../hub/models--Qwen--Qwen2.5-0.5B/snapshots/<commit>
 
 Defaults follow huggingface_hub (``HF_ENDPOINT``, ``HF_HUB_CACHE``/``HF_HOME``, ``HF_TOKEN``), so
-the result is where ``from_pretrained`` already looks.
+the result is where ``from_pretrained`` already looks. The bytes come from the route ladder —
+HF mirrors, then ModelScope, then the origin through a proxy — planned per file by
+:mod:`kuaidi.sources.runplan` over the sources :mod:`kuaidi.sources.select` builds.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -27,10 +29,12 @@ import httpx
 
 from kuaidi.errors import KuaidiError
 from kuaidi.sources.base import RemoteFile, RepoRef
-from kuaidi.sources.hf import HFSource, make_client
+from kuaidi.sources.runplan import Ladder, plan_download
+from kuaidi.sources.select import RunSources, SourceConfig, make_scope
 from kuaidi.store.hf_cache import HFCacheTarget
 from kuaidi.store.local_dir import LocalDirTarget
-from kuaidi.transfer.engine import Engine, EngineOptions, FileJob, FileOutcome
+from kuaidi.transfer.engine import Engine
+from kuaidi.transfer.job import EngineOptions, FileOutcome
 from kuaidi.transfer.progress import Events, make_progress
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
@@ -51,6 +55,7 @@ class Result:
     retries: int = 0
     seconds: float = 0.0
     dry_run: bool = False
+    ladder: Ladder | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -79,6 +84,10 @@ class Result:
             else 0,
             "failed": [{"path": f.path, "error": f.error} for f in self.failed],
             "seconds": round(self.seconds, 3),
+            # The route ladder: per file, the sources that may serve it in order and why
+            # (each file's "sources" above says which ones actually did).
+            "plan": self.ladder.plan_json() if self.ladder else {},
+            "ladder": self.ladder.ladder_json() if self.ladder else {},
         }
 
 
@@ -189,21 +198,36 @@ def download(
     exclude: Sequence[str] = (),
     cache_dir: str | Path | None = None,
     local_dir: str | Path | None = None,
-    endpoint: str | None = None,
+    endpoint: str | Sequence[str] | None = None,
     token: str | bool | None = None,
     connections: int = 8,
     stall_timeout: float = 20.0,
     max_retries: int = 8,
+    min_speed: int | None = None,
     journal_every: int | None = None,
     proxy: str | None = None,
+    modelscope_endpoint: str | None = None,
+    origin: str | None = None,
+    origin_hosts: Sequence[str] = (),
+    network_turbo: str | Path | None = None,
+    source: str | None = None,
+    allow_modelscope_only: bool = False,
     dry_run: bool = False,
     events: Events | None = None,
     client: httpx.Client | None = None,
+    on_plan: Callable[[Ladder], None] | None = None,
 ) -> Result:
     """Download a repo (or ``files`` of it) into the HF cache or ``local_dir``; see module doc.
 
+    Sources (the route ladder, :mod:`kuaidi.sources.select`): ``endpoint`` — one mirror URL or
+    several, in order (default HF_ENDPOINT, else hf-mirror.com); ``modelscope_endpoint``
+    (``"none"`` turns ModelScope off); ``origin`` and ``origin_hosts`` (used only through a
+    proxy: ``proxy``, KUAIDI_PROXY, the shell's, or the ``network_turbo`` file); ``source``
+    forces one kind (``mirror``/``hf-mirror``, ``modelscope``, ``origin``). ``on_plan`` sees
+    the plan before any byte moves (``--explain``).
+
     ``token=False`` sends no token even when HF_TOKEN is set. Raises KuaidiError for bad input
-    or an unreachable endpoint; per-file failures are in ``Result.failed`` (``ok`` is False).
+    or when no source can list the repo; per-file failures are in ``Result.failed``.
     """
     t0 = time.monotonic()
     if repo_type not in ("model", "dataset"):
@@ -217,45 +241,65 @@ def download(
     rev = revision or url_rev or "main"
     repo = RepoRef(repo0.repo_id, repo0.repo_type, rev)
     names = [*([url_path] if url_path else []), *files]
-    endpoint = (endpoint or default_endpoint()).rstrip("/")
-    if not endpoint.startswith(("http://", "https://")):
-        raise KuaidiError(f"bad endpoint {endpoint!r}", fix="use a URL like https://hf-mirror.com")
+    config = SourceConfig.from_args(
+        endpoint=endpoint,
+        modelscope_endpoint=modelscope_endpoint,
+        origin=origin,
+        origin_hosts=origin_hosts,
+        source=source,
+        allow_modelscope_only=allow_modelscope_only,
+    )
+    scope = make_scope(proxy, network_turbo, config)
     tok = None if token is False else (token if isinstance(token, str) else default_token())
-    own_client = client is None
-    client = client or make_client(
-        stall_timeout, connections, token=tok, endpoint=endpoint, proxy=proxy
+    run = RunSources(
+        config,
+        scope,
+        tok,
+        # The read timeout doubles as the stall watchdog: no byte for stall_timeout → requeue.
+        timeout=httpx.Timeout(connect=15.0, read=stall_timeout, write=30.0, pool=None),
+        limits=httpx.Limits(
+            max_connections=connections * 2, max_keepalive_connections=connections * 2
+        ),
+        retries=min(4, max_retries),
+        client=client,
     )
     try:
-        source = HFSource(endpoint, client, tok, retries=min(4, max_retries))
-        listing = source.list(repo)
+        ladder = plan_download(run, repo)
+        listing = ladder.reference
         chosen = select_files(listing.files, names, include, exclude)
+        ladder.only([f.path for f in chosen])
+        commit = ladder.plan.commit
         if local_dir is not None:
-            target: HFCacheTarget | LocalDirTarget = LocalDirTarget(Path(local_dir), listing.commit)
+            target: HFCacheTarget | LocalDirTarget = LocalDirTarget(Path(local_dir), commit)
         else:
             cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-            target = HFCacheTarget(cache, repo, listing.commit)
+            target = HFCacheTarget(cache, repo, commit)
         result = Result(
             repo.repo_id,
             repo.repo_type,
             rev,
-            listing.commit,
+            commit,
             "",
             bytes_total=sum(f.size for f in chosen),
             dry_run=dry_run,
+            ladder=ladder,
         )
+        if on_plan is not None:
+            on_plan(ladder)
         if dry_run:
             result.files = [FileOutcome(f.path, f.size, "planned") for f in chosen]
             result.path = str(target.snapshot if isinstance(target, HFCacheTarget) else target.root)
             result.seconds = time.monotonic() - t0
             return result
         target.prepare()
-        jobs = [FileJob(f, [source.route(repo, listing.commit, f.path)]) for f in chosen]
         opts = EngineOptions(
             connections=connections, stall_timeout=stall_timeout, max_retries=max_retries
         )
         if journal_every is not None:
             opts = dataclasses.replace(opts, flush_bytes=max(64 * 1024, journal_every))
-        report = Engine(target, opts, events or make_progress("quiet")).run(jobs)
+        if min_speed is not None:
+            opts = dataclasses.replace(opts, min_speed=min_speed)
+        report = Engine(target, opts, events or make_progress("quiet")).run(ladder.jobs())
         gated = [f for f in report.failed if "GatedRepo" in (f.error or "")]
         if gated and len(gated) == len(report.files):
             raise KuaidiError(
@@ -263,12 +307,12 @@ def download(
                 f"({'no token sent' if tok is None else 'the token has no access'})",
                 fix="accept the licence on the Hub, then pass --token or set HF_TOKEN",
             )
-        result.path = str(target.finish(listing, listing.tree))
+        # The ref is written under the HF revision even when ModelScope listed the files.
+        result.path = str(target.finish(dataclasses.replace(listing, repo=repo), ladder.tree))
         result.files = report.files
         result.bytes_fetched = report.bytes_fetched
         result.retries = report.retries
         result.seconds = time.monotonic() - t0
         return result
     finally:
-        if own_client:
-            client.close()
+        run.close()

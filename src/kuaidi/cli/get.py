@@ -9,6 +9,8 @@ from pathlib import Path
 import click
 
 from kuaidi.get import download
+from kuaidi.sources.runplan import Ladder
+from kuaidi.transfer.job import FileOutcome
 from kuaidi.transfer.progress import make_progress
 
 
@@ -36,9 +38,49 @@ from kuaidi.transfer.progress import make_progress
     type=click.Path(file_okay=False, path_type=Path),
     help="Write real files here instead of the HF cache.",
 )
-@click.option("--endpoint", metavar="URL", help="HF-protocol endpoint (default HF_ENDPOINT).")
 @click.option(
-    "--token", metavar="T", help="Access token (default HF_TOKEN); sent only to the endpoint host."
+    "--endpoint",
+    "endpoints",
+    multiple=True,
+    metavar="URL",
+    help="HF mirror, tried in order; repeatable (default HF_ENDPOINT, else hf-mirror.com).",
+)
+@click.option(
+    "--modelscope-endpoint",
+    metavar="URL",
+    help="ModelScope hub (default MODELSCOPE_ENDPOINT, else www.modelscope.cn); 'none' = off.",
+)
+@click.option(
+    "--origin",
+    metavar="URL",
+    help="The origin, used only through a proxy (default KUAIDI_ORIGIN, else huggingface.co).",
+)
+@click.option(
+    "--origin-host",
+    "origin_hosts",
+    multiple=True,
+    metavar="HOST:PORT",
+    help="Another origin host (e.g. its CDN) to proxy too; repeatable (KUAIDI_ORIGIN_HOSTS).",
+)
+@click.option(
+    "--network-turbo",
+    metavar="PATH",
+    help="AutoDL-style proxy file, read as data (default /etc/network_turbo if present).",
+)
+@click.option(
+    "--source",
+    type=click.Choice(["mirror", "hf-mirror", "modelscope", "origin"]),
+    help="Take every byte from this kind of source only.",
+)
+@click.option(
+    "--allow-modelscope-only",
+    is_flag=True,
+    help="When no HF source lists the repo, use ModelScope, verified by its own sha256.",
+)
+@click.option(
+    "--token",
+    metavar="T",
+    help="HF token (default HF_TOKEN); sent only to a mirror you named and to the origin.",
 )
 @click.option(
     "--connections",
@@ -69,12 +111,25 @@ from kuaidi.transfer.progress import make_progress
     help="Consecutive failures without progress before a file is given up.",
 )
 @click.option(
+    "--min-speed",
+    type=click.IntRange(0),
+    metavar="BYTES",
+    help="Bytes/s a connection must keep up over --stall-timeout; slower counts as a stall "
+    "and moves the file down the ladder (default 4096).",
+)
+@click.option(
     "--journal-every",
     type=click.IntRange(65536),
     hidden=True,
     help="Bytes between resume-journal records per connection (tests).",
 )
 @click.option("--dry-run", is_flag=True, help="List files and total size; download nothing.")
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Show which source serves which file and why, and how each "
+    "source is reached; after the run, which source(s) served each file.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 def command(
@@ -86,20 +141,37 @@ def command(
     exclude: tuple[str, ...],
     cache_dir: Path | None,
     local_dir: Path | None,
-    endpoint: str | None,
+    endpoints: tuple[str, ...],
+    modelscope_endpoint: str | None,
+    origin: str | None,
+    origin_hosts: tuple[str, ...],
+    network_turbo: str | None,
+    source: str | None,
+    allow_modelscope_only: bool,
     token: str | None,
     connections: int,
     stall_timeout: float,
     proxy: str | None,
     max_retries: int,
+    min_speed: int | None,
     journal_every: int | None,
     dry_run: bool,
+    explain: bool,
     as_json: bool,
     quiet: bool,
 ) -> int:
     """Download REPO (org/name or hf://[datasets/]org/name[@rev][/path]) into the HF cache:
-    segmented over a shared pool of connections, resumable across runs, every file verified."""
+    segmented over a shared pool of connections, resumable across runs, every file verified.
+
+    Sources, per file: the HF mirrors, then ModelScope (same bytes under a mapped id), then the
+    origin through the proxy (never directly)."""
     mode = "quiet" if (quiet or as_json or dry_run) else "auto"
+
+    def show_plan(ladder: Ladder) -> None:
+        # With --dry-run the plan is the output (stdout); otherwise stdout keeps only the path.
+        if explain and not as_json:
+            click.echo(ladder.explain(), err=not dry_run)
+
     result = download(
         repo,
         files,
@@ -109,19 +181,29 @@ def command(
         exclude=exclude,
         cache_dir=cache_dir,
         local_dir=local_dir,
-        endpoint=endpoint,
+        endpoint=list(endpoints) or None,
+        modelscope_endpoint=modelscope_endpoint,
+        origin=origin,
+        origin_hosts=origin_hosts,
+        network_turbo=network_turbo,
+        source=source,
+        allow_modelscope_only=allow_modelscope_only,
         token=token,
         connections=connections,
         stall_timeout=stall_timeout,
         max_retries=max_retries,
+        min_speed=min_speed,
         proxy=proxy,
         journal_every=journal_every,
         dry_run=dry_run,
         events=make_progress(mode),
+        on_plan=show_plan,
     )
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=1))
         return 0 if result.ok else 1
+    if dry_run and explain:
+        return 0
     if dry_run:
         for f in result.files:
             click.echo(f"{f.size:>14,}  {f.path}")
@@ -130,6 +212,9 @@ def command(
             f"({result.repo_id}@{result.commit[:12]})"
         )
         return 0
+    if explain:
+        for line in served(result.files):
+            click.echo(line, err=True)
     for f in result.failed:
         click.echo(f"kuaidi: error: {f.path}: {f.error}", err=True)
     if not quiet:
@@ -147,3 +232,18 @@ def command(
         click.echo(result.path)
     sys.stdout.flush()
     return 0 if result.ok else 1
+
+
+def served(files: list[FileOutcome]) -> list[str]:
+    """Per file, the source(s) that actually sent its bytes (``--explain`` after the run)."""
+    lines = ["served:"]
+    width = max((len(f.path) for f in files), default=0)
+    for f in files:
+        if f.status == "present":
+            how = "already in the cache"
+        elif f.sources:
+            how = ", ".join(f"{name} {n:,} B" for name, n in f.sources.items())
+        else:
+            how = "(source not reported)" if f.status != "failed" else f"FAILED: {f.error}"
+        lines.append(f"  {f.path:<{width}}  {how}")
+    return lines

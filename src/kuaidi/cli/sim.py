@@ -58,6 +58,12 @@ def describe(sim: Sim) -> list[str]:
         )
     lines += ["", "Use it (paste into your shell):"]
     lines += [f"  export {key}={shlex.quote(value)}" for key, value in sim.env().items()]
+    if "origin" in sim.hosts and sim.hosts["origin"].allowed_peers is not None:
+        lines += [
+            "",
+            "kuaidi get uses KUAIDI_ORIGIN only through a proxy whose egress is "
+            f"{sim.egress} (tinyproxy with 'Bind {sim.egress}'): pass --proxy URL.",
+        ]
     lines += ["", "Ctrl-C to stop."]
     return lines
 

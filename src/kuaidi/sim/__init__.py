@@ -167,13 +167,20 @@ class Sim:
         return self.host(host_name).app
 
     def env(self, *, hf_host: str = "hf-mirror") -> dict[str, str]:
-        """Environment for pointing ordinary tools at the sim (HF, ModelScope, pip, uv)."""
+        """Environment for pointing ordinary tools at the sim (HF, ModelScope, pip, uv) and
+        ``kuaidi get`` at its origin (``KUAIDI_ORIGIN``, ``KUAIDI_ORIGIN_HOSTS``)."""
         env: dict[str, str] = {}
         if hf_host in self.hosts:
             env["HF_ENDPOINT"] = self.url(hf_host)
             env["HF_HUB_DISABLE_XET"] = "1"
         if "modelscope" in self.hosts:
             env["MODELSCOPE_ENDPOINT"] = self.url("modelscope")
+        if "origin" in self.hosts:
+            # kuaidi get's last rung: the walled origin, reached only through a proxy. Its CDN
+            # is marked as origin too, so the 302s the origin sends are proxied as well.
+            env["KUAIDI_ORIGIN"] = self.url("origin")
+            marked = [n for n in ("origin", "origin-cdn") if n in self.hosts]
+            env["KUAIDI_ORIGIN_HOSTS"] = ",".join(self.url(n).split("://", 1)[1] for n in marked)
         if "pypi-tuna" in self.hosts:
             simple = self.hosts["pypi-tuna"].options.get("simple_path", "/simple")
             index = self.url("pypi-tuna") + simple.rstrip("/") + "/"

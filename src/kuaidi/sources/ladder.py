@@ -30,14 +30,16 @@ used only with ``allow_modelscope_only=True`` (verified against ModelScope's own
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from kuaidi.errors import KuaidiError
 from kuaidi.sources.base import Listing, RemoteFile, RepoRef
 
 Kind = Literal["mirror", "modelscope", "origin"]
-Match = Literal["reference", "sha256", "git-sha1", "size", "conflict", "absent"]
+# "unlisted": a rung that was never listed (the origin behind a mirror that listed the repo);
+# its bytes are checked against the reference's hashes like every other route's.
+Match = Literal["reference", "sha256", "git-sha1", "size", "conflict", "absent", "unlisted"]
 KIND_ORDER: dict[str, int] = {"mirror": 0, "modelscope": 1, "origin": 2}
 STRONG: tuple[str, ...] = ("reference", "sha256", "git-sha1")
 
@@ -151,7 +153,12 @@ class RoutePlan:
             lines.append(f"  {v.source} [{v.kind}] {v.repo.repo_id}@{v.commit[:12]}: {v.summary}")
         width = max((len(f.path) for f in self.files), default=0)
         for f in self.files:
-            ladder = " → ".join(f"{r.source} ({r.reason})" for r in f.routes) or "NO ROUTE"
+            # An unlisted rung's full reason is one note above, not repeated on every file.
+            ladder = " → ".join(
+                f"{r.source} ({'last resort, not listed' if r.match == 'unlisted' else r.reason})"
+                for r in f.routes
+            )
+            ladder = ladder or "NO ROUTE"
             lines.append(f"  {f.path:<{width}}  {f.expected.size:>12,d} B  {ladder}")
             lines += [f"  {'':<{width}}  {'':>14}  not {s}: {why}" for s, why in f.skipped]
         return "\n".join(lines)
@@ -299,5 +306,45 @@ def to_routes(file_plan: FilePlan, sources: Mapping[str, Any]) -> list[Any]:
         source = sources.get(choice.source)
         if source is None:
             continue
-        routes.append(source.route(choice.repo, choice.commit, choice.path))
+        route = source.route(choice.repo, choice.commit, choice.path)
+        # Only a route whose listing carries the reference's hash may share one file with
+        # another (multi-source segments); a size-only or unlisted rung serves it alone.
+        route.strong = choice.match in STRONG
+        routes.append(route)
     return routes
+
+
+def with_last_resort(plan: RoutePlan, source: str, kind: Kind, *, via: str) -> RoutePlan:
+    """``plan`` with an unlisted rung (the origin) appended to every file.
+
+    The origin is not listed when a mirror listed the repo: a listing through a slow, metered
+    proxy buys nothing, because whatever route serves a file its bytes are verified against
+    the reference's hashes. ``via`` says how it is reached (the proxy, shown redacted).
+    """
+    reason = f"not listed; last resort through {via}, verified against {plan.reference}"
+    files = tuple(
+        FilePlan(
+            f.expected,
+            (
+                *f.routes,
+                RouteChoice(source, kind, plan.repo, plan.commit, f.path, "unlisted", reason),
+            ),
+            f.skipped,
+        )
+        for f in plan.files
+    )
+    return replace(plan, files=files, notes=(*plan.notes, f"{source}: {reason}"))
+
+
+def restrict(plan: RoutePlan, kind: Kind, *, why: str) -> RoutePlan:
+    """``plan`` with only ``kind``'s rungs (``--source``); the others become skipped with ``why``.
+
+    A file may be left without routes (e.g. ``--source modelscope`` for a file ModelScope has
+    with other bytes): the caller decides what to say.
+    """
+    files = []
+    for f in plan.files:
+        keep = tuple(r for r in f.routes if r.kind == kind)
+        dropped = tuple((r.source, why) for r in f.routes if r.kind != kind)
+        files.append(FilePlan(f.expected, keep, (*f.skipped, *dropped)))
+    return replace(plan, files=tuple(files), notes=(*plan.notes, f"{why}: only {kind} routes"))

@@ -1,0 +1,259 @@
+"""List a run's sources in parallel and plan every file's routes: the ladder of one download.
+
+:func:`plan_download` (called by :func:`kuaidi.get.download` with the
+:class:`~kuaidi.sources.select.RunSources` of the run):
+
+- every mirror and every ModelScope candidate id (:func:`kuaidi.sources.idmap.candidates`) is
+  listed at once, each failure kept as a plan note;
+- the first mirror that lists the repo is the reference: its hashes are what every byte is
+  verified against, whatever route serves it;
+- the origin is *not* listed when a mirror listed the repo: a listing through a slow, metered
+  proxy would buy nothing, so it is appended to every file as an unlisted last rung. When no
+  mirror lists the repo, the origin is listed (through the proxy) and becomes the reference;
+  failing that, ModelScope alone — only when the user opted in (``--allow-modelscope-only``);
+- ``--source`` keeps one kind of rung; a file that kind cannot serve is an error up front.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import httpx
+
+from kuaidi.errors import KuaidiError
+from kuaidi.net.scope import redact
+from kuaidi.sources.base import Listing, RepoRef
+from kuaidi.sources.hf import COMMIT_RE
+from kuaidi.sources.idmap import candidates
+from kuaidi.sources.ladder import (
+    Kind,
+    RoutePlan,
+    plan_routes,
+    restrict,
+    to_routes,
+    with_last_resort,
+)
+from kuaidi.sources.modelscope import ModelScopeSource
+from kuaidi.sources.select import PROXY_FIX, RunSources, SourceLine
+from kuaidi.transfer.job import FileJob
+
+
+@dataclass
+class Ladder:
+    """The plan of a run and the source objects that build its routes."""
+
+    plan: RoutePlan
+    reference: Listing
+    sources: dict[str, Any]
+    lines: list[SourceLine] = field(default_factory=list)
+
+    @property
+    def tree(self) -> dict[str, dict[str, Any]] | None:
+        return getattr(self.reference, "tree", None)
+
+    def only(self, paths: Sequence[str]) -> None:
+        """Keep only the files the user selected (``--include``/``--exclude``/names)."""
+        wanted = set(paths)
+        files = tuple(f for f in self.plan.files if f.path in wanted)
+        self.plan = replace(self.plan, files=files)
+
+    def jobs(self) -> list[FileJob]:
+        return [FileJob(fp.expected, to_routes(fp, self.sources)) for fp in self.plan.files]
+
+    def explain(self) -> str:
+        return "\n".join([self.plan.explain(), "sources:", *(ln.text() for ln in self.lines)])
+
+    def plan_json(self) -> dict[str, list[dict[str, str]]]:
+        return {
+            fp.path: [
+                {
+                    "source": r.source,
+                    "kind": r.kind,
+                    "repo_id": r.repo.repo_id,
+                    "match": r.match,
+                    "reason": r.reason,
+                }
+                for r in fp.routes
+            ]
+            for fp in self.plan.files
+        }
+
+    def ladder_json(self) -> dict[str, Any]:
+        return {
+            "reference": self.plan.reference,
+            "mode": self.plan.mode,
+            "notes": list(self.plan.notes),
+            "sources": [
+                {"name": ln.name, "kind": ln.kind, "url": ln.url, "route": ln.route}
+                for ln in self.lines
+            ],
+        }
+
+
+def _ms_revisions(revision: str) -> list[str]:
+    """ModelScope revisions to list for an HF revision: an HF commit means nothing there, so
+    ``master`` (compared by hash); a branch or tag by its name first, then ``master``."""
+    if revision == "main" or COMMIT_RE.match(revision):
+        return ["master"]
+    return [revision, "master"]
+
+
+def _list_ms(ms: ModelScopeSource, ms_id: str, repo: RepoRef) -> Listing:
+    last: KuaidiError | None = None
+    for rev in _ms_revisions(repo.revision):
+        try:
+            return ms.list(RepoRef(ms_id, repo.repo_type, rev))
+        except KuaidiError as exc:
+            last = exc
+    assert last is not None
+    raise last
+
+
+Outcome = tuple[str, Listing | KuaidiError]  # (source name or ModelScope id, what it gave)
+
+
+def _gather(tasks: list[tuple[str, Callable[[], Listing]]]) -> list[Outcome]:
+    """Run every listing at once; each result is the listing or the error it raised."""
+    if not tasks:
+        return []
+    out: list[Outcome] = []
+    with ThreadPoolExecutor(max_workers=len(tasks), thread_name_prefix="kuaidi-list") as pool:
+        futures = [(key, pool.submit(fn)) for key, fn in tasks]
+        for key, future in futures:
+            try:
+                out.append((key, future.result()))
+            except KuaidiError as exc:
+                out.append((key, exc))
+            except httpx.HTTPError as exc:  # e.g. a proxy refusing: a note, not a crash
+                out.append((key, KuaidiError(f"{type(exc).__name__}: {exc}", exit_code=1)))
+    return out
+
+
+@dataclass
+class _Listed:
+    """What the parallel listing produced, split by kind."""
+
+    mirrors: list[Listing] = field(default_factory=list)
+    mirror_errors: list[tuple[str, KuaidiError]] = field(default_factory=list)
+    ms: list[Listing] = field(default_factory=list)
+    ms_errors: list[tuple[str, KuaidiError]] = field(default_factory=list)
+    origin_error: KuaidiError | None = None
+
+
+def _list_domestic(run: RunSources, repo: RepoRef, notes: list[str]) -> _Listed:
+    force = run.config.force
+    mirror_tasks: list[tuple[str, Callable[[], Listing]]] = []
+    if force in (None, "mirror", "modelscope"):
+        mirror_tasks = [(m.name, (lambda m=m: m.list(repo))) for m in run.mirrors]
+    ms_ids: list[str] = []
+    ms = run.modelscope
+    if ms is None and force == "modelscope":
+        notes.append("ModelScope is turned off (--modelscope-endpoint none)")
+    if ms is not None and force in (None, "modelscope"):
+        try:
+            ms_ids = candidates(repo.repo_id)
+        except KuaidiError as exc:  # a broken user idmap must not stop the mirror's download
+            notes.append(f"modelscope not used: {exc.one_line()}")
+        else:
+            if not ms_ids:
+                notes.append(f"modelscope not used: the idmap says never for {repo.repo_id}")
+    ms_tasks = [(i, (lambda i=i: _list_ms(ms, i, repo))) for i in ms_ids]  # type: ignore[arg-type]
+    results = _gather([*mirror_tasks, *ms_tasks])
+    listed = _Listed()
+    for n, (key, got) in enumerate(results):
+        is_ms = n >= len(mirror_tasks)
+        if isinstance(got, Listing):
+            (listed.ms if is_ms else listed.mirrors).append(got)
+        else:
+            (listed.ms_errors if is_ms else listed.mirror_errors).append((key, got))
+    notes += [f"{name} not used: {err.message}" for name, err in listed.mirror_errors]
+    if ms_ids and not listed.ms:
+        notes.append(
+            f"modelscope has none of {', '.join(ms_ids)} ({listed.ms_errors[0][1].message})"
+        )
+    return listed
+
+
+def plan_download(run: RunSources, repo: RepoRef) -> Ladder:
+    """List what ``run`` may use for ``repo`` and plan every file's routes (module docstring).
+
+    Raises KuaidiError (the clearest source's message) when nothing usable lists the repo.
+    """
+    force = run.config.force
+    notes: list[str] = []
+    listed = _list_domestic(run, repo, notes)
+    kinds: dict[str, Kind] = {m.name: "mirror" for m in run.mirrors}
+    kinds.update({"modelscope": "modelscope", run.origin.name: "origin"})
+    via = redact(run.scope.proxy_for(run.origin.endpoint)) or "a direct connection (forced)"
+    if not run.origin_usable and force is None:
+        notes.append(
+            f"origin {run.origin.endpoint} not used: {run.origin_unused()} (to use it, {PROXY_FIX})"
+        )
+    if force == "modelscope" and not listed.ms:  # say why ModelScope has nothing, up front
+        raise _no_plan_error(run, repo, listed, notes)
+    plan: RoutePlan | None = None
+    reference: Listing | None = None
+    if listed.mirrors:
+        reference = listed.mirrors[0]
+        plan = plan_routes(reference, [*listed.mirrors[1:], *listed.ms], kinds=kinds)
+        if run.origin_usable and force is None:
+            plan = with_last_resort(plan, run.origin.name, "origin", via=via)
+    elif run.origin_usable and force in (None, "origin"):
+        try:
+            reference = run.origin.list(repo)
+            plan = plan_routes(reference, listed.ms, kinds=kinds)
+            notes.append(f"no mirror listed it; the origin did (through {via})")
+        except KuaidiError as exc:
+            listed.origin_error = exc
+            notes.append(f"origin not used: {exc.message}")
+    if plan is None and listed.ms and run.config.allow_modelscope_only:
+        plan = plan_routes(None, listed.ms, allow_modelscope_only=True, kinds=kinds)
+        reference = next(m for m in listed.ms if m.source == plan.reference)
+    if plan is None or reference is None:
+        raise _no_plan_error(run, repo, listed, notes)
+    if force is not None:
+        plan = restrict(plan, force, why=f"--source {force}")
+        missing = [f.path for f in plan.files if not f.routes]
+        if missing:
+            shown = ", ".join(missing[:3]) + (" …" if len(missing) > 3 else "")
+            raise KuaidiError(
+                f"--source {force} cannot serve {len(missing)} file(s) with the expected "
+                f"hashes: {shown}",
+                fix="drop --source, or leave those files out with --exclude",
+            )
+    plan = replace(plan, notes=(*notes, *plan.notes))
+    return Ladder(plan, reference, run.by_name(), run.lines())
+
+
+def _no_plan_error(
+    run: RunSources, repo: RepoRef, listed: _Listed, notes: list[str]
+) -> KuaidiError:
+    """The one-line error when nothing can serve ``repo``: the most definite answer first (the
+    origin's "not found"/"gated" beats a mirror's), with what else could be done in the fix."""
+    force = run.config.force
+    origin_error = listed.origin_error
+    base: KuaidiError | None = None
+    if force == "modelscope" and listed.ms_errors:
+        base = listed.ms_errors[0][1]
+    elif origin_error is not None and (origin_error.exit_code == 2 or not listed.mirror_errors):
+        base = origin_error
+    elif listed.mirror_errors:
+        base = listed.mirror_errors[0][1]
+    hints: list[str] = []
+    if listed.ms and force is None:
+        hints.append(
+            f"ModelScope has it as {listed.ms[0].repo.repo_id}: --allow-modelscope-only "
+            "downloads it verified against ModelScope's own sha256"
+        )
+    if not run.origin_usable and force is None:
+        hints.append(f"to try the origin, {PROXY_FIX}")
+    if base is None:
+        why = "; ".join(notes) or "no source is configured"
+        return KuaidiError(
+            f"no source can list {repo.repo_id}: {why}", fix="; ".join(hints) or None
+        )
+    fix = "; ".join([*([base.fix] if base.fix else []), *hints]) or None
+    return KuaidiError(base.message, fix=fix, exit_code=base.exit_code)
