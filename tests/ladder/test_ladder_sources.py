@@ -186,3 +186,17 @@ def test_two_mirrors_the_first_lacks_it(make_sim: Callable[..., Sim], tmp_path: 
     assert any(mirror_name(sim) in n and "not found" in n for n in summary["ladder"]["notes"])
     assert sim.log("hf-mirror").requests("*/resolve/*") == []
     assert sim.log("hf-mirror-2").requests("*/resolve/*")
+
+
+def test_a_hanging_modelscope_does_not_hold_up_the_mirror(
+    make_sim: Callable[..., Sim], tmp_path: Path
+) -> None:
+    """Regression: every run waited for ModelScope's listing, however long it took."""
+    from kuaidi.sim import faults as F
+
+    sim = make_sim(faults={"modelscope": [F.latency(30, path="/api/*")]})
+    env = base_env(sim, tmp_path)
+    summary = get_json(TINY, "--cache-dir", str(tmp_path / "c"), env=env)
+    assert summary["ok"] and read_tree(Path(summary["path"])) == expected(sim, TINY)
+    assert any("no answer within" in n for n in summary["ladder"]["notes"])
+    assert ms_file_gets(sim) == []

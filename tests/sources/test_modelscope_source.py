@@ -164,3 +164,25 @@ def test_listing_agrees_with_the_modelscope_sdk(ms_sim: Sim, tmp_path: Path) -> 
             continue  # the SDK skips it by name
         got = hashlib.sha256((local / remote.path).read_bytes()).hexdigest()
         assert got == remote.sha256, remote.path
+
+
+@pytest.mark.parametrize(
+    ("message", "tries"),
+    [("[Errno -2] Name or service not known", 1), ("[Errno 111] Connection refused", 3)],
+)
+def test_an_unknown_host_is_not_retried(message: str, tries: int) -> None:
+    """Regression: a name DNS does not know was retried with sleeps (and slept after the
+    last try), adding most of a second to every run on a box that cannot see ModelScope."""
+    import httpx
+
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(str(request.url))
+        raise httpx.ConnectError(message, request=request)
+
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    source = ModelScopeSource("https://www.modelscope.cn", client, retries=2)
+    with pytest.raises(KuaidiError, match="cannot reach ModelScope"):
+        source.list(RepoRef("Qwen/Qwen2.5-0.5B"))
+    assert len(calls) == tries

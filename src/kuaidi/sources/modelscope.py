@@ -53,6 +53,14 @@ def _ok(resp: httpx.Response) -> bool:
     return isinstance(body, dict) and body.get("Code") == 200
 
 
+def _unknown_host(exc: Exception) -> bool:
+    """DNS said the name does not exist (not "try again later"): retrying cannot help."""
+    text = str(exc)
+    return isinstance(exc, httpx.ConnectError) and (
+        "Name or service not known" in text or "nodename nor servname" in text
+    )
+
+
 def ms_revision(revision: str) -> str:
     """HF's default branch ``main`` is ModelScope's ``master``; anything else passes through."""
     return MS_BRANCH if revision in ("", "main") else revision
@@ -113,6 +121,8 @@ class ModelScopeSource:
                 resp = self.client.get(url, headers=self._headers(url))
             except httpx.HTTPError as exc:
                 last = exc
+                if attempt == self._retries or _unknown_host(exc):
+                    break  # no sleep after the last try; a name that does not resolve stays so
                 time.sleep(min(0.25 * 2**attempt, 4.0))
                 continue
             if resp.status_code in _RETRY_STATUS and attempt < self._retries:

@@ -16,8 +16,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -115,21 +116,44 @@ def _list_ms(ms: ModelScopeSource, ms_id: str, repo: RepoRef) -> Listing:
 Outcome = tuple[str, Listing | KuaidiError]  # (source name or ModelScope id, what it gave)
 
 
-def _gather(tasks: list[tuple[str, Callable[[], Listing]]]) -> list[Outcome]:
-    """Run every listing at once; each result is the listing or the error it raised."""
-    if not tasks:
-        return []
-    out: list[Outcome] = []
-    with ThreadPoolExecutor(max_workers=len(tasks), thread_name_prefix="kuaidi-list") as pool:
-        futures = [(key, pool.submit(fn)) for key, fn in tasks]
-        for key, future in futures:
-            try:
-                out.append((key, future.result()))
-            except KuaidiError as exc:
-                out.append((key, exc))
-            except httpx.HTTPError as exc:  # e.g. a proxy refusing: a note, not a crash
-                out.append((key, KuaidiError(f"{type(exc).__name__}: {exc}", exit_code=1)))
-    return out
+GRACE = 1.0  # seconds ModelScope may answer after the mirrors did, before the run goes on
+
+
+def _gather(
+    tasks: list[tuple[str, Callable[[], Listing]]], *, required: int, grace: float = GRACE
+) -> list[Outcome | None]:
+    """Run every listing at once; each result is the listing or the error it raised.
+
+    The first ``required`` tasks (the mirrors) are waited for; the others (ModelScope) only
+    ``grace`` seconds longer once a mirror has listed the repo — a ModelScope that hangs must
+    not hold up a download the mirror can serve. A late one is ``None``; its daemon thread is
+    left to finish on its own (a pool's threads would be joined at exit).
+    """
+    results: list[Outcome | None] = [None] * len(tasks)
+    done = [threading.Event() for _ in tasks]
+
+    def run(i: int, key: str, fn: Callable[[], Listing]) -> None:
+        try:
+            results[i] = (key, fn())
+        except KuaidiError as exc:
+            results[i] = (key, exc)
+        except httpx.HTTPError as exc:  # e.g. a proxy refusing: a note, not a crash
+            results[i] = (key, KuaidiError(f"{type(exc).__name__}: {exc}", exit_code=1))
+        except Exception as exc:  # a bug in one source must not hang the others' wait
+            results[i] = (key, KuaidiError(f"{type(exc).__name__}: {exc}", exit_code=1))
+        finally:
+            done[i].set()
+
+    for i, (key, fn) in enumerate(tasks):
+        name = f"kuaidi-list-{i}"
+        threading.Thread(target=run, args=(i, key, fn), name=name, daemon=True).start()
+    for event in done[:required]:
+        event.wait()
+    listed = any(isinstance(r, tuple) and isinstance(r[1], Listing) for r in results[:required])
+    deadline = time.monotonic() + grace if listed else None
+    for event in done[required:]:
+        event.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
+    return list(results)
 
 
 @dataclass
@@ -161,16 +185,22 @@ def _list_domestic(run: RunSources, repo: RepoRef, notes: list[str]) -> _Listed:
             if not ms_ids:
                 notes.append(f"modelscope not used: the idmap says never for {repo.repo_id}")
     ms_tasks = [(i, (lambda i=i: _list_ms(ms, i, repo))) for i in ms_ids]  # type: ignore[arg-type]
-    results = _gather([*mirror_tasks, *ms_tasks])
+    # ModelScope is optional unless forced: then it is the whole point of the run.
+    required = len(mirror_tasks) if force is None else len(mirror_tasks) + len(ms_tasks)
+    results = _gather([*mirror_tasks, *ms_tasks], required=required)
     listed = _Listed()
-    for n, (key, got) in enumerate(results):
+    for n, result in enumerate(results):
         is_ms = n >= len(mirror_tasks)
+        if result is None:
+            notes.append(f"modelscope not used: no answer within {GRACE:g} s of the mirror's")
+            continue
+        key, got = result
         if isinstance(got, Listing):
             (listed.ms if is_ms else listed.mirrors).append(got)
         else:
             (listed.ms_errors if is_ms else listed.mirror_errors).append((key, got))
     notes += [f"{name} not used: {err.message}" for name, err in listed.mirror_errors]
-    if ms_ids and not listed.ms:
+    if ms_ids and not listed.ms and listed.ms_errors:
         notes.append(
             f"modelscope has none of {', '.join(ms_ids)} ({listed.ms_errors[0][1].message})"
         )
