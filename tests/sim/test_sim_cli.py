@@ -107,3 +107,39 @@ def test_demo_downloads_verifies_and_loads_offline(tmp_path):
     assert list(
         (tmp_path / "work/hub").glob("models--kuaidi-sim--demo-model/snapshots/*/config.json")
     )
+
+
+def test_sim_with_proxy_exports_a_way_to_the_walled_origin(tmp_path):
+    """The printed exports alone let `kuaidi get --source origin` cross the wall."""
+    import shlex
+
+    from tests.conftest import require_binary
+
+    require_binary("tinyproxy")
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    proc = subprocess.Popen(
+        [KUAIDI, "sim", "--profile", "wall", "--cache-dir", str(tmp_path / "c"), "--with-proxy"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        lines: list[str] = []
+        while line := proc.stdout.readline():
+            lines.append(line)
+            if "Ctrl-C" in line:
+                break
+        exports = {}
+        for line in lines:
+            if line.strip().startswith("export "):
+                key, value = line.strip()[len("export ") :].split("=", 1)
+                exports[key] = shlex.split(value)[0]
+        assert exports["KUAIDI_PROXY"].startswith("http://127.0.0.1:")
+        out = subprocess.run(
+            [KUAIDI, "get", "kuaidi-sim/nested-model", "--source", "origin", "-q",
+             "--cache-dir", str(tmp_path / "hub")],
+            env=env | exports, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        assert Path(out.stdout.strip()).is_dir()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=15)

@@ -16,6 +16,7 @@ import click
 from kuaidi.errors import KuaidiError
 from kuaidi.sim import PROFILES, Sim
 from kuaidi.sim.content import DEFAULT_REPOS, RepoSpec, parse_repos
+from kuaidi.sim.proxy import TinyProxy
 from kuaidi.sim.sizes import format_size
 
 
@@ -32,8 +33,9 @@ def _serve_dirs(items: tuple[str, ...]) -> list[RepoSpec]:
     return specs
 
 
-def describe(sim: Sim) -> list[str]:
-    """The lines ``kuaidi sim`` prints: hosts, repos and the exports."""
+def describe(sim: Sim, proxy: str | None = None) -> list[str]:
+    """The lines ``kuaidi sim`` prints: hosts, repos and the exports (with ``KUAIDI_PROXY``
+    when ``--with-proxy`` started a proxy for the walled origin)."""
     lines = [f"kuaidi sim: profile {sim.profile}, content in {sim.catalog.cache_dir}", "", "Hosts:"]
     for name, host in sim.hosts.items():
         shape = []
@@ -57,12 +59,20 @@ def describe(sim: Sim) -> list[str]:
             f"  {repo.repo_id}{kind}: {len(head.files)} files, {format_size(head.size)}{extra}"
         )
     lines += ["", "Use it (paste into your shell):"]
-    lines += [f"  export {key}={shlex.quote(value)}" for key, value in sim.env().items()]
-    if "origin" in sim.hosts and sim.hosts["origin"].allowed_peers is not None:
+    env = sim.env() | ({"KUAIDI_PROXY": proxy} if proxy else {})
+    lines += [f"  export {key}={shlex.quote(value)}" for key, value in env.items()]
+    walled = "origin" in sim.hosts and sim.hosts["origin"].allowed_peers is not None
+    if walled and proxy:
+        lines += [
+            "",
+            f"KUAIDI_PROXY is a tinyproxy with egress {sim.egress}: kuaidi get reaches the "
+            "walled origin through it (and only the origin), as on a box with a real proxy.",
+        ]
+    elif walled:
         lines += [
             "",
             "kuaidi get uses KUAIDI_ORIGIN only through a proxy whose egress is "
-            f"{sim.egress} (tinyproxy with 'Bind {sim.egress}'): pass --proxy URL.",
+            f"{sim.egress}: restart with --with-proxy to get one (tinyproxy), or pass --proxy URL.",
         ]
     lines += ["", "Ctrl-C to stop."]
     return lines
@@ -87,6 +97,11 @@ def describe(sim: Sim) -> list[str]:
     help="Where generated content lives (default: the user cache).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Fault and URL-signing seed.")
+@click.option(
+    "--with-proxy",
+    is_flag=True,
+    help="Also start tinyproxy as the way to the walled origin (exported as KUAIDI_PROXY).",
+)
 def command(
     profile: str,
     repos: str | None,
@@ -94,6 +109,7 @@ def command(
     port_base: int | None,
     cache_dir: Path | None,
     seed: int,
+    with_proxy: bool,
 ) -> int:
     """Run the simulated mirrors, CDNs and walled origin on loopback until Ctrl-C."""
     if profile not in PROFILES:
@@ -109,10 +125,11 @@ def command(
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
+    proxy = TinyProxy(bind=sim.egress).start() if with_proxy else None  # error before serving
     previous = signal.signal(signal.SIGTERM, on_signal)
     sim.start()
     try:
-        for line in describe(sim):
+        for line in describe(sim, proxy.url if proxy else None):
             click.echo(line)
         while not stop.wait(0.5):
             pass
@@ -120,6 +137,8 @@ def command(
         pass
     finally:
         sim.stop()
+        if proxy is not None:
+            proxy.stop()
         signal.signal(signal.SIGTERM, previous)
     click.echo("kuaidi sim: stopped")
     return 0
