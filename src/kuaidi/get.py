@@ -34,14 +34,14 @@ from kuaidi.sources.select import RunSources, SourceConfig, make_scope
 from kuaidi.store.hf_cache import HFCacheTarget
 from kuaidi.store.local_dir import LocalDirTarget
 from kuaidi.transfer.engine import Engine
-from kuaidi.transfer.job import EngineOptions, FileOutcome
+from kuaidi.transfer.job import EngineOptions, FileOutcome, Outcomes
 from kuaidi.transfer.progress import Events, make_progress
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 
 
 @dataclass
-class Result:
+class Result(Outcomes):
     """What a download delivered; ``ok`` only when every file asked for is present and verified."""
 
     repo_id: str
@@ -56,14 +56,6 @@ class Result:
     seconds: float = 0.0
     dry_run: bool = False
     ladder: Ladder | None = field(default=None, repr=False)
-
-    @property
-    def ok(self) -> bool:
-        return all(f.status != "failed" for f in self.files)
-
-    @property
-    def failed(self) -> list[FileOutcome]:
-        return [f for f in self.files if f.status == "failed"]
 
     def to_json(self) -> dict[str, Any]:
         """The stable ``--json`` summary (never contains the token)."""

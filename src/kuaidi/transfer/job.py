@@ -50,11 +50,10 @@ class FileOutcome:
     sources: dict[str, int] = field(default_factory=dict)  # source name -> bytes it served
 
 
-@dataclass
-class RunReport:
+class Outcomes:
+    """``ok`` and ``failed`` over ``files``: a run's report and ``kuaidi.get.Result`` alike."""
+
     files: list[FileOutcome]
-    bytes_fetched: int
-    retries: int
 
     @property
     def ok(self) -> bool:
@@ -63,3 +62,10 @@ class RunReport:
     @property
     def failed(self) -> list[FileOutcome]:
         return [f for f in self.files if f.status == "failed"]
+
+
+@dataclass
+class RunReport(Outcomes):
+    files: list[FileOutcome]
+    bytes_fetched: int
+    retries: int
