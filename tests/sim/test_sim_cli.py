@@ -103,6 +103,7 @@ def test_demo_downloads_verifies_and_loads_offline(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "sha256 verified 7/7" in proc.stdout
     assert "stall ×1" in proc.stdout and "reset ×1" in proc.stdout
+    assert "route ladder: tokenizer.json served by modelscope" in proc.stdout  # mirror's is bad
     assert "loaded offline" in proc.stdout
     assert list(
         (tmp_path / "work/hub").glob("models--kuaidi-sim--demo-model/snapshots/*/config.json")

@@ -1,5 +1,6 @@
-"""``kuaidi demo``: the cn-link sim with a stall and a reset, kuaidi's own downloader through
-it, then an offline load with huggingface_hub — the README's first command."""
+"""``kuaidi demo``: the cn-link sim with a stall, a reset and a corrupt file on the mirror,
+kuaidi's own downloader through it (the route ladder moves the corrupt file to ModelScope),
+then an offline load with huggingface_hub — the README's first command."""
 
 from __future__ import annotations
 
@@ -64,22 +65,31 @@ def command(workdir: Path | None, sim_cache: Path | None) -> int:
             cdn = sim.hosts["hf-cdn"]
             click.echo(
                 f"sim up: profile cn-link, mirror {sim.url('hf-mirror')}, CDN capped at "
-                f"{format_size(cdn.conn_rate or 0)}/s per connection; injecting 1 stall + 1 reset"
+                f"{format_size(cdn.conn_rate or 0)}/s per connection, ModelScope "
+                f"{sim.url('modelscope')}; injecting 1 stall + 1 reset on the weights and a "
+                "corrupt tokenizer.json on the mirror"
             )
             click.echo(
-                f"kuaidi get {DEMO_REPO} --endpoint {sim.url('hf-mirror')} --stall-timeout 3"
+                f"kuaidi get {DEMO_REPO} --endpoint {sim.url('hf-mirror')} "
+                f"--modelscope-endpoint {sim.url('modelscope')} --stall-timeout 3"
             )
             started = time.monotonic()
             result = download(
                 DEMO_REPO,
                 endpoint=sim.url("hf-mirror"),
+                modelscope_endpoint=sim.url("modelscope"),
+                proxy="none",  # the demo never leaves loopback, whatever the shell exports
                 cache_dir=cache,
                 stall_timeout=3.0,
                 token=False,
                 events=make_progress("auto"),
             )
             seconds = time.monotonic() - started
-            fired = {r.kind: cdn.faults.fired[i] for i, r in enumerate(cdn.faults.rules)}
+            fired: dict[str, int] = {}
+            for host in (cdn, sim.hosts["hf-mirror"]):
+                for i, rule in enumerate(host.faults.rules):
+                    fired[rule.kind] = fired.get(rule.kind, 0) + host.faults.fired[i]
+            mirror = sim.url("hf-mirror").split("://", 1)[1]
             cdn_bytes = cdn.bytes_sent
         # The sim is down from here on: the load below is truly offline.
         snapshot = Path(result.path)
@@ -95,6 +105,10 @@ def command(workdir: Path | None, sim_cache: Path | None) -> int:
             click.echo(f"loaded offline: {_load_offline(snapshot, cache)}")
         for f in result.failed:
             click.echo(f"FAILED {f.path}: {f.error}")
+        for f in result.files:  # the ladder at work: who served what the mirror could not
+            others = sorted(name for name in f.sources if name != mirror)
+            if others:
+                click.echo(f"route ladder: {f.path} served by {', '.join(others)}")
         faults = ", ".join(f"{kind} ×{n}" for kind, n in fired.items() if n) or "none"
         size = sum(f.size for f in repo.head.files.values())
         click.echo(
