@@ -160,7 +160,7 @@ def test_kuaidi_env_eval_sets_this_shell_only(home, autodl, monkeypatch, capsys)
 
 @pytest.mark.parametrize("shell", ["zsh", "fish"])
 def test_other_shells_when_installed(home, autodl, shell, monkeypatch, capsys):
-    # Optional peers: tools/system-deps.sh does not install them, so skip (even in CI).
+    # tools/system-deps.sh installs zsh and fish (CI runs this); elsewhere skip when absent.
     binary = shutil.which(shell)
     if binary is None:
         pytest.skip(f"{shell} is not installed")
@@ -169,6 +169,7 @@ def test_other_shells_when_installed(home, autodl, shell, monkeypatch, capsys):
         main(["env", "--root", str(autodl), "--shell", "fish" if shell == "fish" else "bash"]) == 0
     )
     text = capsys.readouterr().out
-    cmd = f"{text}\nturbo_on; echo $NO_PROXY; turbo_off; echo x$NO_PROXY"
+    # Quoted: in fish an unquoted x$VAR of an erased variable expands to nothing at all.
+    cmd = f'{text}\nturbo_on; echo $NO_PROXY; turbo_off; echo "x$NO_PROXY"'
     out = subprocess.run([binary, "-c", cmd], capture_output=True, text=True, timeout=30).stdout
     assert "hf-mirror.com" in out and "\nx\n" in out
