@@ -11,7 +11,7 @@ WORK="$(mktemp -d)"
 trap 'kill "$SIM_PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 # Start the sim the way a user does and take the exports it prints.
-"$BIN/kuaidi" sim --profile cn-link >"$WORK/sim.out" 2>&1 &
+"$BIN/kuaidi" sim --profile cn-link --with-proxy >"$WORK/sim.out" 2>&1 &
 SIM_PID=$!
 for _ in $(seq 100); do grep -q 'Ctrl-C to stop' "$WORK/sim.out" && break; sleep 0.1; done
 eval "$(sed -n 's/^  export /export /p' "$WORK/sim.out")"
@@ -25,7 +25,7 @@ run() {  # run "shown command" cmd...
 
 {
     echo "# captured by docs/captured/capture_get_demo.sh (kuaidi sim --profile cn-link; ports vary)"
-    echo '$ kuaidi sim --profile cn-link &      # prints the exports below, among other things'
+    echo '$ kuaidi sim --profile cn-link --with-proxy &   # prints the exports below, among other things'
     sed -n 's/^  export /export /p' "$WORK/sim.out" | sed 's/^/$ /'
     echo
     run "kuaidi get kuaidi-sim/demo-model --cache-dir /tmp/x --dry-run" \
@@ -36,6 +36,9 @@ run() {  # run "shown command" cmd...
         "$BIN/kuaidi" get kuaidi-sim/demo-model --cache-dir "$WORK/x"
     run "kuaidi cache verify kuaidi-sim/demo-model --cache-dir /tmp/x" \
         "$BIN/kuaidi" cache verify kuaidi-sim/demo-model --cache-dir "$WORK/x"
+    # The route ladder: ModelScope's copy of this repo is another variant (other bytes).
+    run "kuaidi get Qwen/Qwen-Sim-0.5B --cache-dir /tmp/x --dry-run --explain" \
+        "$BIN/kuaidi" get Qwen/Qwen-Sim-0.5B --cache-dir "$WORK/x" --dry-run --explain
 } | sed "s#$WORK/x#/tmp/x#g" >"$OUT/get.txt"
 
 {

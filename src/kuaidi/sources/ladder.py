@@ -152,6 +152,7 @@ class RoutePlan:
         for v in self.verdicts:
             lines.append(f"  {v.source} [{v.kind}] {v.repo.repo_id}@{v.commit[:12]}: {v.summary}")
         width = max((len(f.path) for f in self.files), default=0)
+        lines.append("  files — each with its routes in the order they are tried:")
         for f in self.files:
             # An unlisted rung's full reason is one note above, not repeated on every file.
             ladder = " → ".join(
