@@ -165,7 +165,7 @@ def select_files(
     if missing:
         raise KuaidiError(
             f"not in the repo at this revision: {', '.join(missing)}",
-            fix="check the file names (paths are relative to the repo root)",
+            fix="check the file names: paths are relative to the repo root",
         )
     inc = [_pattern(p) for p in include]
     exc = [_pattern(p) for p in exclude]

@@ -238,6 +238,9 @@ def test_plain_progress_when_not_a_tty(make_sim, tmp_path: Path) -> None:  # typ
     assert out.returncode == 0
     assert "kuaidi: model.safetensors ok" in out.stderr and "\x1b[" not in out.stderr
     assert out.stderr.strip().splitlines()[-1].startswith("ok: 5/5 files verified")
+    again = run_cli("get", TINY, "--cache-dir", str(tmp_path), "--endpoint", sim.url("hf-mirror"))
+    # Regression: a rerun said "0.0 MB fetched in 0.1s (0.0 MB/s)".
+    assert "already complete, nothing fetched" in again.stderr.strip().splitlines()[-1]
     assert out.stdout.strip() == str(
         tmp_path
         / "models--kuaidi-sim--tiny-model"

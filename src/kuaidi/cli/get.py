@@ -221,10 +221,13 @@ def command(
         verified = len(result.files) - len(result.failed)
         mb = result.bytes_fetched / 1e6
         speed = mb / result.seconds if result.seconds > 0 else 0.0
+        if result.ok and result.bytes_fetched == 0:  # a rerun: nothing moved, say so plainly
+            fetched = "already complete, nothing fetched"
+        else:
+            fetched = f"{mb:.1f} MB fetched in {result.seconds:.1f}s ({speed:.1f} MB/s)"
         click.echo(
             f"{'ok' if result.ok else 'INCOMPLETE'}: {verified}/{len(result.files)} files "
-            f"verified, {mb:.1f} MB fetched in {result.seconds:.1f}s ({speed:.1f} MB/s), "
-            f"{result.retries} retries",
+            f"verified, {fetched}, {result.retries} retries",
             err=True,
         )
     # The path on stdout, like `hf download`, so `$(kuaidi get …)` works in scripts.

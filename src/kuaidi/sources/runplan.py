@@ -220,7 +220,7 @@ def plan_download(run: RunSources, repo: RepoRef) -> Ladder:
     via = redact(run.scope.proxy_for(run.origin.endpoint)) or "a direct connection (forced)"
     if not run.origin_usable and force is None:
         notes.append(
-            f"origin {run.origin.endpoint} not used: {run.origin_unused()} (to use it, {PROXY_FIX})"
+            f"origin {run.origin.endpoint} not used: {run.origin_unused()}; to use it, {PROXY_FIX}"
         )
     if force == "modelscope" and not listed.ms:  # say why ModelScope has nothing, up front
         raise _no_plan_error(run, repo, listed, notes)

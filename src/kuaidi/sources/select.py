@@ -150,6 +150,8 @@ class SourceLine:
     token: bool
 
     def text(self) -> str:
+        if self.kind == "modelscope":  # never gets the HF token; its own is not ours to report
+            return f"  {self.name} [{self.kind}] {self.url}: {self.route}"
         token = "HF token sent" if self.token else "no HF token"
         return f"  {self.name} [{self.kind}] {self.url}: {self.route}; {token}"
 
