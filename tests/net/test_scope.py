@@ -120,3 +120,22 @@ def test_socks_proxy_without_socksio_is_a_clear_error() -> None:
     scope = ProxyScope.from_env({}, proxy="socks5://127.0.0.1:1", turbo_path=None)
     with make_client(scope) as client, pytest.raises(KuaidiError, match="socks"):
         client.get("https://huggingface.co/api/models/gpt2")
+
+
+@pytest.mark.parametrize(
+    ("value", "url"),
+    [
+        ("10.0.0.1:12798", "http://10.0.0.1:12798"),
+        (" http://h:3128 ", "http://h:3128"),
+        ("socks5h://h:1080", "socks5h://h:1080"),
+        ("ftp://h:21", None),
+        ("http://h", None),
+        ("http://h:notaport", None),
+        ("", None),
+    ],
+)
+def test_one_rule_for_what_is_a_proxy_url(value: str, url: str | None) -> None:
+    """--proxy/KUAIDI_PROXY and network_turbo use the same rule (it was written twice)."""
+    from kuaidi.net.proxyurl import proxy_url
+
+    assert proxy_url(value) == url

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 from kuaidi.errors import KuaidiError
 from kuaidi.net.noproxy import NoProxy, urllib_proxies
+from kuaidi.net.proxyurl import proxy_url
 from kuaidi.net.turbo import DEFAULT_PATH, parse_network_turbo
 
 ORIGIN_SUFFIXES: tuple[str, ...] = ("huggingface.co", "hf.co")
@@ -39,13 +40,8 @@ _OFF = ("", "none", "off", "direct", "no", "0")
 
 def normalize_proxy(value: str, where: str) -> str:
     """``value`` as ``scheme://host:port`` (``http://`` added when missing); KuaidiError if bad."""
-    url = value.strip() if "://" in value else f"http://{value.strip()}"
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if parts.scheme not in ("http", "https", "socks5", "socks5h") or not parts.hostname or not port:
+    url = proxy_url(value)
+    if url is None:
         raise KuaidiError(
             f"{where} is {value!r}, which is not a proxy URL",
             fix="give it as http://HOST:PORT (or 'none' for no proxy)",

@@ -22,9 +22,9 @@ import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from kuaidi.errors import KuaidiError
+from kuaidi.net.proxyurl import proxy_url
 
 DEFAULT_PATH = Path("/etc/network_turbo")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -134,12 +134,7 @@ def _expand(value: str, assigned: dict[str, str]) -> str:
 
 
 def _check_proxy_url(value: str, name: str, path: Path) -> None:
-    parts = urlsplit(value if "://" in value else f"http://{value}")
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if parts.scheme not in ("http", "https", "socks5", "socks5h") or not parts.hostname or not port:
+    if proxy_url(value) is None:
         raise KuaidiError(
             f"{path} sets {name}={value!r}, which is not a proxy URL (scheme://host:port)",
             fix=f"correct {name} in {path}, or pass --proxy URL explicitly",
