@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,17 @@ def cli_env(home: Path) -> dict[str, str]:
     env.pop("CONDARC", None)
     env["HOME"] = str(home)
     return env
+
+
+def run_tool(
+    argv: list[str], home: Path, cwd: Path, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """A real tool (pip, uv, bash) in the clean environment of ``home``."""
+    return subprocess.run(
+        argv,
+        env=clean_env(home, PIP_DISABLE_PIP_VERSION_CHECK="1", **env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+    )

@@ -9,7 +9,6 @@ import base64
 import hashlib
 import http.server
 import io
-import subprocess
 import sys
 import threading
 import zipfile
@@ -17,7 +16,7 @@ import zipfile
 import pytest
 
 from kuaidi.setup import apply, plan
-from tests.setup.conftest import VENV_BIN, clean_env, options
+from tests.setup.conftest import VENV_BIN, options, run_tool
 
 NAME, VERSION = "kuaidi-probe-pkg", "0.1"
 WHEEL = f"kuaidi_probe_pkg-{VERSION}-py3-none-any.whl"
@@ -77,25 +76,14 @@ def index(tmp_path):
         thread.join(timeout=10)
 
 
-def _run(argv, home, tmp_path, **env):
-    return subprocess.run(
-        argv,
-        env=clean_env(home, PIP_DISABLE_PIP_VERSION_CHECK="1", **env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-    )
-
-
 def test_real_pip_uses_the_mirror_with_no_flags(home, autodl, index, tmp_path):
     url, sha = index
     apply(plan(options(home, autodl, pypi=url, only=frozenset({"pip"}))))
-    listed = _run([sys.executable, "-m", "pip", "config", "list"], home, tmp_path)
+    listed = run_tool([sys.executable, "-m", "pip", "config", "list"], home, tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert f"global.index-url='{url}'" in listed.stdout.splitlines()
     dest = tmp_path / "dl"
-    got = _run(
+    got = run_tool(
         [sys.executable, "-m", "pip", "download", "--no-deps", "-d", str(dest), NAME],
         home,
         tmp_path,
@@ -108,7 +96,7 @@ def test_real_pip_uses_the_mirror_with_no_flags(home, autodl, index, tmp_path):
 def test_real_uv_uses_the_mirror_with_no_flags(home, autodl, index, tmp_path):
     url, _ = index
     apply(plan(options(home, autodl, pypi=url, only=frozenset({"uv"}))))
-    run = _run(
+    run = run_tool(
         [
             str(VENV_BIN / "uv"),
             "pip",

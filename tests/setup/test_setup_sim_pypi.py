@@ -4,13 +4,12 @@ with no flags (HOME, XDG and the uv cache in tmp; no PIP_* / UV_* in the environ
 from __future__ import annotations
 
 import hashlib
-import subprocess
 import sys
 
 import pytest
 
 from kuaidi.setup import apply, plan
-from tests.setup.conftest import VENV_BIN, clean_env, options
+from tests.setup.conftest import VENV_BIN, options, run_tool
 
 SIMPLE_PATH = "/pypi/web/simple"  # TUNA's layout
 PYTHON = str(VENV_BIN / "python")
@@ -33,25 +32,14 @@ def sim_tuna():
         host.stop()
 
 
-def _run(argv, home, tmp_path, **env):
-    return subprocess.run(
-        argv,
-        env=clean_env(home, PIP_DISABLE_PIP_VERSION_CHECK="1", **env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-    )
-
-
 def test_pip_config_list_and_download_from_the_sim(home, autodl, sim_tuna, tmp_path):
     host, index = sim_tuna
     url = host.base_url + SIMPLE_PATH
     apply(plan(options(home, autodl, pypi=url)))
-    listed = _run([sys.executable, "-m", "pip", "config", "list"], home, tmp_path)
+    listed = run_tool([sys.executable, "-m", "pip", "config", "list"], home, tmp_path)
     assert f"global.index-url='{url}'" in listed.stdout.splitlines(), listed.stderr
     dest = tmp_path / "dl"
-    got = _run(
+    got = run_tool(
         [sys.executable, "-m", "pip", "download", "--no-deps", "-d", str(dest), "kdemo-lib"],
         home,
         tmp_path,
@@ -64,7 +52,7 @@ def test_pip_config_list_and_download_from_the_sim(home, autodl, sim_tuna, tmp_p
 def test_uv_resolves_a_dependency_chain_from_the_sim(home, autodl, sim_tuna, tmp_path):
     host, index = sim_tuna
     apply(plan(options(home, autodl, pypi=host.base_url + SIMPLE_PATH)))
-    run = _run(
+    run = run_tool(
         [str(VENV_BIN / "uv"), "pip", "install", "--dry-run", "--python", PYTHON, "kdemo-app"],
         home,
         tmp_path,
