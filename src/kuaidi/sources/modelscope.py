@@ -61,6 +61,14 @@ def _unknown_host(exc: Exception) -> bool:
     )
 
 
+def env_endpoint(environ: Mapping[str, str] | None = None) -> str:
+    """The hub URL as the SDKs read it: ``MODELSCOPE_ENDPOINT`` (a URL), else
+    ``MODELSCOPE_DOMAIN`` (a bare host: https), else www.modelscope.cn."""
+    env = os.environ if environ is None else environ
+    endpoint = env.get("MODELSCOPE_ENDPOINT") or env.get("MODELSCOPE_DOMAIN") or DEFAULT_ENDPOINT
+    return (endpoint if "://" in endpoint else f"https://{endpoint}").rstrip("/")
+
+
 def ms_revision(revision: str) -> str:
     """HF's default branch ``main`` is ModelScope's ``master``; anything else passes through."""
     return MS_BRANCH if revision in ("", "main") else revision
@@ -99,10 +107,7 @@ class ModelScopeSource:
         ``MODELSCOPE_DOMAIN`` (a host), else www.modelscope.cn; ``MODELSCOPE_API_TOKEN``.
         (The SDK's pickled cookie jar is never read: unpickling a file is running code.)"""
         env = os.environ if environ is None else environ
-        endpoint = (
-            env.get("MODELSCOPE_ENDPOINT") or env.get("MODELSCOPE_DOMAIN") or DEFAULT_ENDPOINT
-        )
-        return cls(endpoint, client, env.get("MODELSCOPE_API_TOKEN") or None)
+        return cls(env_endpoint(env), client, env.get("MODELSCOPE_API_TOKEN") or None)
 
     def __repr__(self) -> str:  # never the token
         return f"ModelScopeSource({self.endpoint!r}, name={self.name!r})"

@@ -32,7 +32,7 @@ from kuaidi.net.scope import ProxyScope
 from kuaidi.net.turbo import DEFAULT_PATH, parse_network_turbo
 from kuaidi.sources.hf import HFSource
 from kuaidi.sources.ladder import Kind
-from kuaidi.sources.modelscope import ModelScopeSource
+from kuaidi.sources.modelscope import ModelScopeSource, env_endpoint
 from kuaidi.sources.origin import HF_ORIGIN, OriginSource
 
 DEFAULT_MIRROR = "https://hf-mirror.com"
@@ -86,7 +86,7 @@ class SourceConfig:
         elif modelscope_endpoint:
             ms = _url(modelscope_endpoint, "--modelscope-endpoint", "https://www.modelscope.cn")
         else:  # as the SDKs read it (a MODELSCOPE_DOMAIN is a bare host)
-            ms = ModelScopeSource.from_env(client=_NO_CLIENT, environ=env).endpoint
+            ms = env_endpoint(env)
         hosts = [*origin_hosts, *env.get("KUAIDI_ORIGIN_HOSTS", "").replace(",", " ").split()]
         return cls(
             mirrors=mirrors,
@@ -97,9 +97,6 @@ class SourceConfig:
             force=FORCE_KINDS[source] if source else None,
             allow_modelscope_only=allow_modelscope_only or source == "modelscope",
         )
-
-
-_NO_CLIENT: Any = object()  # from_env only reads the environment; no client is ever used
 
 
 def _url(value: str, what: str, example: str) -> str:
