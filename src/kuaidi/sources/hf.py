@@ -37,37 +37,6 @@ class HFListing(Listing):
     tree: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def make_client(
-    stall_timeout: float = 20.0,
-    connections: int = 16,
-    *,
-    token: str | None = None,
-    endpoint: str | None = None,
-    proxy: str | None = None,
-) -> httpx.Client:
-    """The HTTP client for kuaidi's requests, from :mod:`kuaidi.net`: origin hosts through the
-    proxy (``proxy`` / KUAIDI_PROXY / network_turbo), every mirror direct whatever the shell's
-    ``http_proxy`` says (``trust_env=False``); ``token`` only ever reaches ``endpoint``'s origin.
-
-    The read timeout doubles as the stall watchdog: a connection with no byte for
-    ``stall_timeout`` seconds raises, and the engine requeues its range.
-    """
-    from kuaidi.net.client import make_client as net_client
-    from kuaidi.net.scope import ProxyScope
-
-    timeout = httpx.Timeout(connect=15.0, read=stall_timeout, write=30.0, pool=None)
-    limits = httpx.Limits(
-        max_connections=connections * 2, max_keepalive_connections=connections * 2
-    )
-    return net_client(
-        ProxyScope.from_env(proxy=proxy),
-        token=token if endpoint else None,
-        token_host=endpoint if token else None,
-        timeout=timeout,
-        limits=limits,
-    )
-
-
 def _error(resp: httpx.Response, repo: RepoRef, what: str) -> KuaidiError:
     code = resp.headers.get("x-error-code", "")
     if code == "GatedRepo" or (resp.status_code == 403 and "gated" in resp.text.lower()):
