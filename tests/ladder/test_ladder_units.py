@@ -109,6 +109,20 @@ def test_a_mirror_that_is_an_origin_host_is_the_origin_rung() -> None:
         run.close()
 
 
+def test_the_origin_named_as_the_endpoint_is_used_even_without_a_proxy() -> None:
+    """HF_ENDPOINT=https://huggingface.co (abroad, or a TUN-mode VPN): the user named that host,
+    so it is a rung, reached directly; unnamed, the origin needs a proxy."""
+    named = sources(config({"HF_ENDPOINT": "https://huggingface.co"}), {})
+    unnamed = sources(config({}), {})
+    try:
+        assert named.mirrors == [] and named.origin_usable
+        assert not named.origin.proxied
+        assert not unnamed.origin_usable
+    finally:
+        named.close()
+        unnamed.close()
+
+
 @pytest.mark.parametrize(
     ("kw", "needle"),
     [

@@ -181,11 +181,13 @@ class RunSources:
             return made
 
         origin_url = config.origin
+        origin_named = False
         self.mirrors: list[HFSource] = []
         self._tokened: dict[str, bool] = {}  # for --explain: whether, never the token itself
         for url in config.mirrors:
             if scope.is_origin(url):  # huggingface.co named as a "mirror" is the origin rung
                 origin_url = url
+                origin_named = config.mirrors_named
                 continue
             tok = token if config.mirrors_named else None
             name = _unique(urlsplit(url).netloc, [m.name for m in self.mirrors])
@@ -201,7 +203,10 @@ class RunSources:
             retries=retries,
         )
         self.origin_token = token is not None
-        self.origin_usable = self.origin.proxied or config.force == "origin"
+        # The origin is a rung through a proxy — or directly when the user named it as the
+        # endpoint (HF_ENDPOINT=https://huggingface.co: abroad, or a VPN in TUN mode), since
+        # refusing the one host they asked for helps nobody; the doctor flags that setting.
+        self.origin_usable = self.origin.proxied or config.force == "origin" or origin_named
         self.modelscope: ModelScopeSource | None = None
         if config.modelscope is not None:
             ms_token = env.get("MODELSCOPE_API_TOKEN") or None
