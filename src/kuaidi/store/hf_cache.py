@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kuaidi.sources.base import Listing, RemoteFile, RepoRef
-from kuaidi.store.atomic import fsync_dir, symlink_atomic, write_text_atomic
+from kuaidi.store.atomic import fsync_dir, sweep_stale, symlink_atomic, write_text_atomic
 from kuaidi.store.paths import join_inside, safe_relpath
 from kuaidi.store.target import Placement, write_tree_cache
 
@@ -56,7 +56,8 @@ class HFCacheTarget:
         )
 
     def prepare(self) -> None:
-        """Create the folders (idempotent)."""
+        """Create the folders (idempotent); clear temp links a killed run left behind."""
+        sweep_stale(self.root)
         self.blobs.mkdir(parents=True, exist_ok=True)
         self.locks.mkdir(parents=True, exist_ok=True)
         tag = self.cache_dir / "CACHEDIR.TAG"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kuaidi.sources.base import Listing, RemoteFile
-from kuaidi.store.atomic import fsync_dir, write_text_atomic
+from kuaidi.store.atomic import fsync_dir, sweep_stale, write_text_atomic
 from kuaidi.store.paths import join_inside
 from kuaidi.store.target import Placement, write_tree_cache
 
@@ -31,6 +31,7 @@ class LocalDirTarget:
         self.download = self.meta_root / "download"
 
     def prepare(self) -> None:
+        sweep_stale(self.meta_root)  # temp metadata a killed run left behind
         self.download.mkdir(parents=True, exist_ok=True)
         gi = self.meta_root / ".gitignore"
         if not gi.exists():
