@@ -12,9 +12,26 @@ Layers, each a package with one job:
 - ``kuaidi.probe``     measure mirrors
 - ``kuaidi.doctor``    find the known traps
 - ``kuaidi.cli``       a thin command line over all of the above
+
+The Python API (:mod:`kuaidi.api`), imported on first use so ``import kuaidi`` stays light::
+
+    import kuaidi
+    kuaidi.activate()                                   # before huggingface_hub is imported
+    path = kuaidi.snapshot_download("Qwen/Qwen2.5-0.5B")
 """
+
+from typing import Any
 
 from kuaidi.errors import KuaidiError
 
 __version__ = "0.1.0"
-__all__ = ["KuaidiError", "__version__"]
+__all__ = ["KuaidiError", "__version__", "activate", "hf_hub_download", "snapshot_download"]
+_API = ("activate", "hf_hub_download", "snapshot_download")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        from kuaidi import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'kuaidi' has no attribute {name!r}")
