@@ -61,6 +61,30 @@ def test_keep_alive_serves_several_requests_on_one_connection(cdn):
         conn.close()
 
 
+def test_connections_are_served_with_nagle_off(cdn, monkeypatch):
+    """Regression: without TCP_NODELAY every request after the first on a kept-alive
+    connection waited ~40 ms for the client's delayed ACK (headers and body are two writes),
+    an artefact no real hub or CDN has — it skewed every benchmark that reuses connections."""
+    from kuaidi.sim import server
+
+    seen: list[int] = []
+    setup = server._Handler.setup
+
+    def recording_setup(self):  # type: ignore[no-untyped-def]
+        setup(self)
+        seen.append(self.connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    monkeypatch.setattr(server._Handler, "setup", recording_setup)
+    sim, _, _ = cdn
+    conn = http.client.HTTPConnection("127.0.0.1", sim.hosts["hf-mirror"].port, timeout=5)
+    try:
+        conn.request("GET", f"/api/models/{TINY}")
+        assert conn.getresponse().read()
+    finally:
+        conn.close()
+    assert seen and all(seen)
+
+
 def test_log_redacts_tokens_but_can_answer_saw_token(cdn):
     sim, _, _ = cdn
     token = "hf_secret_value_123"
