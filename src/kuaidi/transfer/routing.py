@@ -6,8 +6,8 @@ proxy). :class:`Routing` decides, per segment:
 - **the ladder**: the first route still alive for that file; a route that answers with a
   fatal error (404, 403, gated), fails ``route_retries`` times in a row without progress or
   ``route_budget`` times in all (resets, 5xx, stalls, a trickle), or delivers bytes that fail
-  verification is *dead* for
-  that file, and its segments continue on the next route — other files keep using it;
+  verification is *dead* for that file, and its segments continue on the next route — other
+  files keep using it;
 - **sharing**: a large file whose first alive route is domestic is spread over every alive
   domestic route that listed the same hash (``Route.strong``), each segment to the source
   with the least load relative to its measured speed, so two half-speed links add up. The
