@@ -200,3 +200,45 @@ def test_a_hanging_modelscope_does_not_hold_up_the_mirror(
     assert summary["ok"] and read_tree(Path(summary["path"])) == expected(sim, TINY)
     assert any("no answer within" in n for n in summary["ladder"]["notes"])
     assert ms_file_gets(sim) == []
+
+
+def test_a_dataset_the_mirror_lacks_comes_from_modelscope(
+    make_sim: Callable[..., Sim], tinyproxy: TinyProxy, tmp_path: Path
+) -> None:
+    """Datasets take the same ladder: the origin's listing gives the hashes, ModelScope's
+    dataset API the bytes, and the HF cache gets them under datasets--…"""
+    data = "kuaidi-sim/tiny-dataset"
+    sim = make_sim(lacks=[data])
+    env = base_env(sim, tmp_path)
+    cache = tmp_path / "c"
+    args = ["--repo-type", "dataset", "--cache-dir", str(cache), "--proxy", tinyproxy.url]
+    summary = get_json(data, *args, env=env)
+    assert summary["ok"], summary["failed"]
+    want = expected(sim, data, "dataset")
+    assert read_tree(Path(summary["path"])) == want
+    assert Path(summary["path"]).is_relative_to(cache / "datasets--kuaidi-sim--tiny-dataset")
+    assert _sources(summary) == {p: {"modelscope"} for p in want}
+    assert sim.log("origin").requests("*/resolve/*") == []
+
+
+def test_modelscope_only_into_a_local_dir_that_hf_then_trusts(
+    make_sim: Callable[..., Sim], tmp_path: Path
+) -> None:
+    """--source modelscope --local-dir: real files plus the metadata `hf download` reads, so
+    the Hub's own client (pointed at the mirror) re-downloads nothing."""
+    sim = make_sim()
+    env = base_env(sim, tmp_path)
+    local = tmp_path / "model"
+    summary = get_json(GLM, "--source", "modelscope", "--local-dir", str(local), env=env)
+    assert summary["ok"] and read_tree(local) == expected(sim, GLM)
+    assert _sources(summary) == {p: {"modelscope"} for p in expected(sim, GLM)}
+    before = sim.log("hf-mirror").requests("*/resolve/*")
+    code = (
+        f"from huggingface_hub import snapshot_download as s; s({GLM!r}, local_dir={str(local)!r})"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    fetched = [e for e in sim.log("hf-mirror").requests("*/resolve/*") if e not in before]
+    assert all(e.method == "HEAD" for e in fetched), [e.path for e in fetched]
