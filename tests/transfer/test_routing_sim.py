@@ -168,3 +168,23 @@ def test_a_shared_file_with_one_bad_source_finds_the_culprit(make_sim, tmp_path:
     report, snap = deliver(sim, tmp_path, share_min=1 * MiB, piece=1 * MiB, min_split=256 * 1024)
     assert report.ok, report.failed
     assert_verified(sim, snap)
+
+
+def test_modelscope_redirects_to_its_cdn_and_a_signature_expires(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    """ModelScope's LFS files come from its OSS CDN by signed URL; one that expires mid-file is
+    re-resolved through ModelScope and the file ends verified."""
+    overrides = {"modelscope": {"options": {"redirect_lfs_to": "modelscope-cdn"}}}
+    hosts = ["hf-mirror", "hf-cdn", "modelscope", "modelscope-cdn"]
+    faults = {
+        "hf-cdn": [F.status(404, path="*/model.safetensors")],
+        "modelscope-cdn": [F.expire(path="*/model.safetensors", times=2)],
+    }
+    with Sim("clean", catalog=catalog, hosts=hosts, overrides=overrides, faults=faults) as sim:
+        report, snap = deliver(sim, tmp_path, share=False)
+        assert report.ok, report.failed
+        assert_verified(sim, snap)
+        assert "modelscope" in by_path(report)["model.safetensors"]
+        assert sim.log("modelscope-cdn").requests("*/model.safetensors")
+        assert sim.host("modelscope-cdn").faults.fired_count() == 2
