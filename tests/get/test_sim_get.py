@@ -12,6 +12,7 @@ import pytest
 
 from kuaidi.errors import KuaidiError
 from kuaidi.get import download
+from kuaidi.sim import Sim
 from kuaidi.sim.content import SIM_TOKEN, SIM_TOKEN_NO_ACCESS
 from tests.get.conftest import expected, read_tree, run_cli
 
@@ -296,3 +297,23 @@ def test_work_stealing_splits_one_big_file_across_connections(make_sim, tmp_path
     assert starts[0] == 0 and all(s % (64 * 1024) == 0 for s in starts)
     size = 24 * 1024 * 1024
     assert sim.log("hf-cdn").bytes_sent("*/model.safetensors") < size + 4 * 1024 * 1024
+
+
+def test_small_files_reuse_connections(make_sim, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Regression: each small file opened a new connection (the redirect's body and the file's
+    end were never read, so httpx could not pool them) — a TCP + TLS handshake per file."""
+    from kuaidi.sim.content import Catalog, RepoSpec
+
+    files = [(f"shards/part-{i:03d}.json", 1500) for i in range(40)]
+    catalog = Catalog(tmp_path / "content", [RepoSpec("org/many", files, revisions=1)])
+    with Sim("clean", catalog=catalog, hosts=["hf-mirror", "hf-cdn"]) as sim:
+        result = download(
+            "org/many",
+            endpoint=sim.url("hf-mirror"),
+            cache_dir=tmp_path / "hub",
+            connections=4,
+            modelscope_endpoint="none",
+        )
+        assert result.ok and len(result.files) == 41  # + .gitattributes
+        ports = {e.client for e in sim.log("hf-mirror").entries}
+    assert len(ports) <= 4 + 1, f"{len(ports)} connections for 82 requests"  # + the listing's

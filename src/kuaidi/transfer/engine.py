@@ -236,6 +236,9 @@ class Engine:
         finally:
             self.events.connection(-1)
             self.routing.release(task, idx, seg.pos - before, time.monotonic() - t0)
+        if seg.cancelled or not (seg.start == 0 and seg.end == task.size):
+            # A file fetched in one piece is verified and installed next (with its own fsync):
+            # journaling its one range would be moot, and for small files it was most of the cost.
             self._flush(seg)
         if seg.cancelled:
             return
@@ -285,10 +288,13 @@ class Engine:
                 if offset != seg.pos or seg.end != task.size:
                     self._sched.go_single_stream(seg)
             floor = SpeedFloor(self.opts.min_speed, self.opts.stall_timeout)
+            length = resp.headers.get("content-length", "")
+            body_end = offset + int(length) if length.isdigit() else -1
             try:
                 # The transport's own pieces (about 64 KiB), not re-joined into bigger ones:
                 # fewer copies and allocations that malloc can reuse, so memory stays flat.
-                for chunk in resp.iter_raw():
+                chunks = resp.iter_raw()
+                for chunk in chunks:
                     if seg.cancelled:
                         return
                     take = min(len(chunk), seg.end - seg.pos)
@@ -300,6 +306,9 @@ class Engine:
                     if seg.pos - seg.recorded >= self.opts.flush_bytes:
                         self._flush(seg)
                     if seg.pos >= seg.end:
+                        if seg.pos == body_end:  # let httpx see the end: connection reusable
+                            for _ in chunks:
+                                pass
                         return
                     floor.feed(len(chunk))
             except httpx.HTTPError as exc:

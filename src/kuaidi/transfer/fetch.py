@@ -48,6 +48,15 @@ def _describe(resp: httpx.Response) -> str:
     return f"HTTP {resp.status_code}" + (f" ({extra})" if extra else "")
 
 
+def _drain(resp: httpx.Response, limit: int = 64 * 1024) -> None:
+    """Read a redirect's (small) body so httpx can return the connection to the pool; closing
+    it unread drops the connection, and every small file then paid a new TCP connect."""
+    size = resp.headers.get("content-length", "")
+    if size.isdigit() and int(size) <= limit:
+        with contextlib.suppress(httpx.HTTPError):
+            resp.read()
+
+
 @contextlib.contextmanager
 def open_segment(route: Route, start: int, end: int) -> Iterator[tuple[httpx.Response, int]]:
     """Stream ``[start, end)`` of the route's file; yield ``(response, first byte offset)``."""
@@ -65,6 +74,7 @@ def open_segment(route: Route, start: int, end: int) -> Iterator[tuple[httpx.Res
             status = resp.status_code
             if status in (301, 302, 303, 307, 308) and "location" in resp.headers:
                 url = urljoin(url, resp.headers["location"])
+                _drain(resp)  # a short body read to its end keeps the connection reusable
                 continue
             if status == 206:
                 got = _CONTENT_RANGE.match(resp.headers.get("content-range", ""))

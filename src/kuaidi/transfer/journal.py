@@ -101,19 +101,24 @@ class Journal:
                 valid_header = len(head) == HEADER_SIZE and _valid(head)
             except FileNotFoundError:
                 pass
+        # No fsync for a new journal: until a record is made durable (each flush fdatasyncs the
+        # partial file first), a lost or torn journal only means "nothing kept", which is true.
+        # Opening runs under the scheduler's lock, so an fsync here would serialise every file.
         if fresh or not valid_header:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             os.write(fd, _pack(_HEADER, b"KDJ1", size))
-            os.fsync(fd)
             os.close(fd)
         fd = os.open(path, os.O_RDWR)
-        # Rewrite the surviving records compactly: this also drops a torn tail for good.
-        os.ftruncate(fd, HEADER_SIZE)
-        os.lseek(fd, HEADER_SIZE, os.SEEK_SET)
         journal = cls(path, fd, size)
-        for start, end in existing:
-            journal._write(start, end)
-        os.fsync(fd)
+        if existing or not (fresh or not valid_header):
+            # Rewrite the surviving records compactly: this also drops a torn tail for good.
+            os.ftruncate(fd, HEADER_SIZE)
+            os.lseek(fd, HEADER_SIZE, os.SEEK_SET)
+            for start, end in existing:
+                journal._write(start, end)
+            os.fsync(fd)
+        else:
+            os.lseek(fd, HEADER_SIZE, os.SEEK_SET)
         return journal
 
     def _write(self, start: int, end: int) -> None:
