@@ -135,3 +135,21 @@ def test_plain_progress_lines_never_run_together() -> None:
     lines = out.getvalue().splitlines()
     assert len(lines) == 160
     assert all(re.fullmatch(r"kuaidi: f\d+-\d+\.bin ok", line) for line in lines)
+
+
+def test_a_small_files_hasher_buffer_is_no_bigger_than_the_file(tmp_path: Path) -> None:
+    """Regression: every file's hasher kept a 1 MiB buffer for the whole run — 500 small files
+    peaked at 543 MiB RSS (bench many_files); now it is the file's size and freed at verify."""
+    from kuaidi.transfer.verify import IncrementalHash
+
+    data = b"x" * 2000
+    path = tmp_path / "f"
+    path.write_bytes(data)
+    hasher = IncrementalHash(RemoteFile("f", len(data), git_sha1=git_blob_sha1(data)))
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        hasher.feed(fd, len(data))
+    finally:
+        os.close(fd)
+    assert hasher.problem(len(data)) is None
+    assert hasher._buf is not None and len(hasher._buf) == len(data)

@@ -376,6 +376,7 @@ class Engine:
             task.fd = -1
         if not hashed:
             problem = check_file(task.placement.part, task.remote)
+        task.hasher = None  # done with it (its buffer): a run may hold thousands of files
         if problem is None:
             self.target.install(task.remote, task.placement.part)
             for other in task.files[1:]:

@@ -72,11 +72,11 @@ class IncrementalHash:
             return
         # One reused buffer: a fresh 1 MiB bytes per read fragments malloc arenas across
         # threads, and RSS would then grow with the file size.
-        if self._buf is None:
-            self._buf = bytearray(_BLOCK)
+        if self._buf is None:  # no bigger than the file: a run may hold thousands of these
+            self._buf = bytearray(max(1, min(_BLOCK, self.remote.size)))
         view = memoryview(self._buf)
         while self.pos < upto:
-            n = os.preadv(fd, [view[: min(_BLOCK, upto - self.pos)]], self.pos)
+            n = os.preadv(fd, [view[: min(len(view), upto - self.pos)]], self.pos)
             if n <= 0:
                 break
             if self.h256 is not None:
