@@ -32,11 +32,20 @@ USER_AGENT = f"kuaidi/{getattr(kuaidi, '__version__', '0')} httpx/{httpx.__versi
 
 
 @functools.cache
-def _trust_store() -> ssl.SSLContext:
-    """One verifying TLS context for the process (certifi's CAs, as httpx uses by default).
-    Building one costs ~15 ms (parsing the CA bundle); a run makes a client per source and a
-    transport per route, so they share it."""
-    return ssl.create_default_context(cafile=certifi.where())
+def _trust_store(extra: tuple[str, ...] = ()) -> ssl.SSLContext:
+    """One verifying TLS context per set of CA bundles (certifi's CAs, as httpx uses by default,
+    plus ``extra``). Building one costs ~15 ms (parsing the bundle); a run makes a client per
+    source and a transport per route, so they share it."""
+    context = ssl.create_default_context(cafile=certifi.where())
+    for cafile in extra:
+        try:
+            context.load_verify_locations(cafile=cafile)
+        except ssl.SSLError as exc:
+            raise KuaidiError(
+                f"{cafile} is not a CA bundle kuaidi can read ({exc.reason or exc})",
+                fix="point SSL_CERT_FILE / REQUESTS_CA_BUNDLE at a PEM file, or unset them",
+            ) from exc
+    return context
 
 
 class ScopedTransport(httpx.BaseTransport):
@@ -47,7 +56,7 @@ class ScopedTransport(httpx.BaseTransport):
     ) -> None:
         self.scope = scope
         self._limits = limits
-        self._verify: ssl.SSLContext | bool = _trust_store() if verify else False
+        self._verify: ssl.SSLContext | bool = _trust_store(scope.ca_files) if verify else False
         self._direct = httpx.HTTPTransport(limits=limits, verify=self._verify, trust_env=False)
         self._proxied: dict[str, httpx.HTTPTransport] = {}
         self._lock = threading.Lock()

@@ -35,6 +35,7 @@ from kuaidi.net.proxyurl import proxy_url
 from kuaidi.net.turbo import DEFAULT_PATH, parse_network_turbo
 
 ORIGIN_SUFFIXES: tuple[str, ...] = ("huggingface.co", "hf.co")
+CA_VARS: tuple[str, ...] = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 _OFF = ("", "none", "off", "direct", "no", "0")
 
 
@@ -76,6 +77,10 @@ class ProxyScope:
     origin_hostports: frozenset[tuple[str, int]] = frozenset()
     no_proxy: NoProxy = field(default_factory=NoProxy)
     notes: tuple[str, ...] = ()
+    # Extra CA bundles to trust besides certifi's: what the user's clients are told to use
+    # (SSL_CERT_FILE, REQUESTS_CA_BUNDLE) and what a turbo file exports with its proxy — a lab
+    # or platform proxy that inspects TLS signs with a CA that only those bundles hold.
+    ca_files: tuple[str, ...] = ()
 
     # -- construction ------------------------------------------------------------------------
     @classmethod
@@ -118,6 +123,7 @@ class ProxyScope:
                         notes.append(exc.message)
                         continue
                     break
+        turbo_ca = None
         if chosen is None and turbo_path is not None:
             try:
                 turbo = parse_network_turbo(turbo_path)
@@ -125,8 +131,17 @@ class ProxyScope:
                 notes.append(exc.message)
                 turbo = None
             if turbo is not None:
-                chosen, source = turbo.proxy, str(turbo.path)
-        scope = cls(proxy=chosen, source=source, no_proxy=NoProxy.from_env(env), notes=tuple(notes))
+                chosen, source, turbo_ca = turbo.proxy, str(turbo.path), turbo
+        ca = [env.get(name, "") for name in CA_VARS]
+        if turbo_ca is not None:
+            ca += [turbo_ca.env.get(name, "") for name in CA_VARS]
+        scope = cls(
+            proxy=chosen,
+            source=source,
+            no_proxy=NoProxy.from_env(env),
+            notes=tuple(notes),
+            ca_files=tuple(dict.fromkeys(f for f in ca if f and os.path.isfile(f))),
+        )
         return scope.with_origin(*origins)
 
     def with_origin(self, *hosts: str) -> ProxyScope:
