@@ -116,7 +116,7 @@ def _list_ms(ms: ModelScopeSource, ms_id: str, repo: RepoRef) -> Listing:
 Outcome = tuple[str, Listing | KuaidiError]  # (source name or ModelScope id, what it gave)
 
 
-GRACE = 1.0  # seconds ModelScope may answer after the mirrors did, before the run goes on
+GRACE = 2.0  # seconds ModelScope may answer after the mirrors did, before the run goes on
 
 
 def _gather(
