@@ -100,7 +100,8 @@ from kuaidi.transfer.progress import make_progress
 @click.option(
     "--proxy",
     metavar="URL",
-    help="Proxy for origin hosts only (default KUAIDI_PROXY or AutoDL's network_turbo); "
+    help="Proxy for origin hosts only (default KUAIDI_PROXY, the shell's https_proxy, or "
+    "AutoDL's network_turbo); "
     "mirrors are always reached directly.",
 )
 @click.option(
@@ -164,7 +165,7 @@ def command(
     segmented over a shared pool of connections, resumable across runs, every file verified.
 
     Sources, per file: the HF mirrors, then ModelScope (same bytes under a mapped id), then the
-    origin through the proxy (never directly)."""
+    origin through the proxy (directly only when you name it as --endpoint/HF_ENDPOINT)."""
     mode = "quiet" if (quiet or as_json or dry_run) else "auto"
 
     def show_plan(ladder: Ladder) -> None:
