@@ -153,3 +153,16 @@ def test_a_small_files_hasher_buffer_is_no_bigger_than_the_file(tmp_path: Path) 
         os.close(fd)
     assert hasher.problem(len(data)) is None
     assert hasher._buf is not None and len(hasher._buf) == len(data)
+
+
+def test_a_journal_reopened_for_another_size_starts_over_and_then_resumes(tmp_path: Path) -> None:
+    """Regression: a journal written for another size kept its old header on open, so every
+    record appended after was ignored on the next load — the file never resumed."""
+    p = tmp_path / "j"
+    old = Journal.open(p, 1000)
+    old.append(0, 100)
+    old.close()
+    reopened = Journal.open(p, 2000)
+    reopened.append(0, 300)
+    reopened.close()
+    assert Journal.load(p, 2000) == [(0, 300)]

@@ -93,32 +93,23 @@ class Journal:
     def open(cls, path: Path, size: int, *, fresh: bool = False) -> Journal:
         """Open for appending; start a new journal when ``fresh`` or the old one is unusable."""
         existing = [] if fresh else cls.load(path, size)
-        valid_header = False
-        if not fresh:
-            try:
-                with open(path, "rb") as f:
-                    head = f.read(HEADER_SIZE)
-                valid_header = len(head) == HEADER_SIZE and _valid(head)
-            except FileNotFoundError:
-                pass
+        new = fresh or not _header_matches(path, size)
         # No fsync for a new journal: until a record is made durable (each flush fdatasyncs the
         # partial file first), a lost or torn journal only means "nothing kept", which is true.
         # Opening runs under the scheduler's lock, so an fsync here would serialise every file.
-        if fresh or not valid_header:
+        if new:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             os.write(fd, _pack(_HEADER, b"KDJ1", size))
             os.close(fd)
         fd = os.open(path, os.O_RDWR)
         journal = cls(path, fd, size)
-        if existing or not (fresh or not valid_header):
+        os.lseek(fd, HEADER_SIZE, os.SEEK_SET)
+        if not new:
             # Rewrite the surviving records compactly: this also drops a torn tail for good.
             os.ftruncate(fd, HEADER_SIZE)
-            os.lseek(fd, HEADER_SIZE, os.SEEK_SET)
             for start, end in existing:
                 journal._write(start, end)
             os.fsync(fd)
-        else:
-            os.lseek(fd, HEADER_SIZE, os.SEEK_SET)
         return journal
 
     def _write(self, start: int, end: int) -> None:
@@ -136,6 +127,19 @@ class Journal:
             if self._fd >= 0:
                 os.close(self._fd)
                 self._fd = -1
+
+
+def _header_matches(path: Path, size: int) -> bool:
+    """The journal at ``path`` has an intact header for a file of ``size`` bytes."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(HEADER_SIZE)
+    except FileNotFoundError:
+        return False
+    if len(head) != HEADER_SIZE or not _valid(head):
+        return False
+    magic, jsize = _HEADER.unpack(head[: _HEADER.size])
+    return magic == b"KDJ1" and jsize == size
 
 
 def _valid(chunk: bytes) -> bool:
