@@ -37,8 +37,6 @@ from kuaidi.transfer.engine import Engine
 from kuaidi.transfer.job import EngineOptions, FileOutcome, Outcomes
 from kuaidi.transfer.progress import Events, make_progress
 
-DEFAULT_ENDPOINT = "https://huggingface.co"
-
 
 @dataclass
 class Result(Outcomes):
@@ -89,11 +87,6 @@ def _hf_home(env: dict[str, str]) -> Path:
         return Path(env["HF_HOME"]).expanduser()
     xdg = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(xdg) / "huggingface"
-
-
-def default_endpoint(env: dict[str, str] | None = None) -> str:
-    env = dict(os.environ) if env is None else env
-    return (env.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
 
 
 def default_cache_dir(env: dict[str, str] | None = None) -> Path:

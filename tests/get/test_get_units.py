@@ -9,7 +9,6 @@ import pytest
 from kuaidi.errors import KuaidiError
 from kuaidi.get import (
     default_cache_dir,
-    default_endpoint,
     default_token,
     parse_repo,
     select_files,
@@ -58,12 +57,28 @@ def test_parse_repo_forms() -> None:
             parse_repo(bad)
 
 
+def _mirrors(env: dict[str, str]) -> tuple[str, ...]:
+    """The mirror list ``kuaidi get`` uses with no --endpoint (kuaidi.sources.select)."""
+    from kuaidi.sources.select import SourceConfig
+
+    config = SourceConfig.from_args(
+        endpoint=None,
+        modelscope_endpoint=None,
+        origin=None,
+        origin_hosts=(),
+        source=None,
+        allow_modelscope_only=False,
+        environ=env,
+    )
+    return config.mirrors
+
+
 def test_defaults_follow_huggingface_hub(tmp_path: Path) -> None:
     env = {"HF_HOME": str(tmp_path)}
     assert default_cache_dir(env) == tmp_path / "hub"
     assert default_cache_dir({**env, "HF_HUB_CACHE": "/x"}) == Path("/x")
-    assert default_endpoint({"HF_ENDPOINT": "https://hf-mirror.com/"}) == "https://hf-mirror.com"
-    assert default_endpoint({}) == "https://huggingface.co"
+    assert _mirrors({"HF_ENDPOINT": "https://hf-mirror.com/"}) == ("https://hf-mirror.com",)
+    assert _mirrors({}) == ("https://hf-mirror.com",)  # kuaidi's default; the hub's is the origin
     assert default_token(env) is None
     (tmp_path / "token").write_text("hf_file\n")
     assert default_token(env) == "hf_file"

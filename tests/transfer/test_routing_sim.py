@@ -21,7 +21,7 @@ from kuaidi.sim import faults as F
 from kuaidi.sim.content import Catalog, RepoSpec
 from kuaidi.sources.base import RepoRef
 from kuaidi.sources.hf import HFSource
-from kuaidi.sources.ladder import STRONG, plan_routes, to_routes
+from kuaidi.sources.ladder import plan_routes, to_routes
 from kuaidi.sources.modelscope import ModelScopeSource
 from kuaidi.store.hf_cache import HFCacheTarget
 from kuaidi.transfer.engine import Engine, EngineOptions, FileJob, RunReport
@@ -61,12 +61,7 @@ def deliver(sim: Sim, cache: Path, **opts: object) -> tuple[RunReport, Path]:
     ms = ModelScopeSource(sim.url("modelscope"), client)
     plan = plan_routes(mirror.list(repo), [ms.list(repo)])
     sources = {"hf-mirror": mirror, "modelscope": ms}
-    jobs = []
-    for fp in plan.files:
-        routes = to_routes(fp, sources)
-        for route, choice in zip(routes, fp.routes, strict=True):
-            route.strong = choice.match in STRONG
-        jobs.append(FileJob(fp.expected, routes))
+    jobs = [FileJob(fp.expected, to_routes(fp, sources)) for fp in plan.files]
     listing = mirror.list(repo)
     target = HFCacheTarget(cache, repo, listing.commit)
     target.prepare()

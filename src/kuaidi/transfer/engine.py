@@ -218,8 +218,6 @@ class Engine:
     def _run_segment_inner(self, seg: Segment) -> None:
         task = seg.file
         idx = self.routing.pick(task)
-        if idx < 0:  # every route is dead for this file (another worker failed it)
-            return
         route = task.routes[idx]
         before, t0 = seg.pos, time.monotonic()
         self.events.connection(+1)

@@ -60,11 +60,10 @@ class Routing:
         return [i for i in range(len(task.routes)) if i not in task.dead]
 
     def pick(self, task: FileTask) -> int:
-        """The route index for the next segment of ``task`` (-1: none left); counts it active."""
+        """The route index for the next segment of ``task``; counts it active. A file always
+        has a route alive: the last one is never dropped (the file fails instead)."""
         with self._lock:
             alive = self.alive(task)
-            if not alive:
-                return -1
             if task.pinned in alive:
                 idx = task.pinned
             else:
@@ -111,8 +110,8 @@ class Routing:
         file, go on with the next; "exhausted": no route left (the file fails)."""
         with self._lock:
             task.last_errors[idx] = error
-            if idx in task.dead:
-                return "moved" if self.alive(task) else "exhausted"
+            if idx in task.dead:  # another segment already dropped it
+                return "moved"
             total = task.route_failures[idx] = task.route_failures.get(idx, 0) + 1
             others = [i for i in self.alive(task) if i != idx]
             if others:
