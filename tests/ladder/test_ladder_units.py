@@ -166,3 +166,18 @@ def test_sim_env_and_cli_show_the_origin(sim_factory: Callable[..., Sim]) -> Non
     assert f"export KUAIDI_ORIGIN={sim.url('origin')}" in text
     assert "export KUAIDI_ORIGIN_HOSTS=" in text and "--proxy URL" in text
     assert "KUAIDI_ORIGIN" not in sim_factory("clean", hosts=["hf-mirror"]).env()
+
+
+def test_a_named_turbo_file_beats_the_env_proxy_and_brings_its_ca(tmp_path: Path) -> None:
+    """Regression: with KUAIDI_PROXY or the shell's proxy set, a named --network-turbo swapped
+    in its proxy but not the CA bundle it exports."""
+    ca = tmp_path / "ca.pem"
+    ca.write_text("not read here\n")
+    turbo = tmp_path / "network_turbo"
+    turbo.write_text(f"export https_proxy=http://10.0.0.9:12798\nexport REQUESTS_CA_BUNDLE={ca}\n")
+    env = {"KUAIDI_PROXY": "http://10.0.0.1:3128", "https_proxy": "http://10.0.0.2:3128"}
+    scope = make_scope(None, turbo, config({}), environ=env)
+    assert scope.proxy == "http://10.0.0.9:12798" and scope.source == str(turbo)
+    assert scope.ca_files == (str(ca),)
+    explicit = make_scope("http://10.0.0.3:3128", turbo, config({}), environ=env)
+    assert explicit.proxy == "http://10.0.0.3:3128"  # --proxy still wins

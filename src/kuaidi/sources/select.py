@@ -43,6 +43,7 @@ FORCE_KINDS: dict[str, Kind] = {
     "origin": "origin",
 }
 _OFF = ("none", "off", "no", "0", "")
+_ENV_PROXIES = ("kuaidi_proxy", "http_proxy", "https_proxy", "all_proxy")
 PROXY_FIX = "set a proxy for it: --proxy URL, KUAIDI_PROXY, or AutoDL's /etc/network_turbo"
 
 
@@ -119,19 +120,19 @@ def make_scope(
     after ``--proxy``: an explicit option beats the environment.
     """
     env = os.environ if environ is None else environ
-    turbo = None
     if network_turbo is not None:
-        turbo = parse_network_turbo(network_turbo)  # KuaidiError naming the file if malformed
-        if turbo is None:
+        # KuaidiError naming the file if malformed (from_env would only note it)
+        if parse_network_turbo(network_turbo) is None:
             raise KuaidiError(
                 f"{network_turbo} does not exist",
                 fix="pass the path of the network_turbo file, or name the proxy with --proxy URL",
             )
+        # The named file beats KUAIDI_PROXY and the shell's proxy: without them the scope takes
+        # its proxy — and the CA bundle it exports — from the file.
+        env = {k: v for k, v in env.items() if k.lower() not in _ENV_PROXIES}
     scope = ProxyScope.from_env(
         env, proxy=proxy, turbo_path=DEFAULT_PATH if network_turbo is None else network_turbo
     )
-    if turbo is not None and proxy is None:
-        scope = scope.with_proxy(turbo.proxy, source=str(turbo.path))
     marks = [] if scope.is_origin(config.origin) else [config.origin]
     return scope.with_origin(*marks, *config.origin_hosts)
 
