@@ -22,10 +22,46 @@ The Python API (:mod:`kuaidi.api`), imported on first use so ``import kuaidi`` s
 
 from typing import Any
 
-from kuaidi.errors import KuaidiError
+from kuaidi.errors import (
+    ConfigError,
+    DiskFull,
+    EntryNotFound,
+    GatedRepo,
+    HubAnswer,
+    Interrupted,
+    KuaidiError,
+    PathError,
+    RepoNotFound,
+    RevisionNotFound,
+    SourceUnavailable,
+    TokenRejected,
+    UnsafeListing,
+    UsageError,
+    VerificationFailed,
+)
 
 __version__ = "0.1.0"
-__all__ = ["KuaidiError", "__version__", "activate", "hf_hub_download", "snapshot_download"]
+__all__ = [
+    "ConfigError",
+    "DiskFull",
+    "EntryNotFound",
+    "GatedRepo",
+    "HubAnswer",
+    "Interrupted",
+    "KuaidiError",
+    "PathError",
+    "RepoNotFound",
+    "RevisionNotFound",
+    "SourceUnavailable",
+    "TokenRejected",
+    "UnsafeListing",
+    "UsageError",
+    "VerificationFailed",
+    "__version__",
+    "activate",
+    "hf_hub_download",
+    "snapshot_download",
+]
 _API = ("activate", "hf_hub_download", "snapshot_download")
 
 
@@ -35,3 +71,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(api, name)
     raise AttributeError(f"module 'kuaidi' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
