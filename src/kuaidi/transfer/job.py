@@ -48,6 +48,10 @@ class FileOutcome:
     retries: int = 0
     error: str | None = None
     sources: dict[str, int] = field(default_factory=dict)  # source name -> bytes it served
+    # Why it failed, as a class name of kuaidi.errors ("GatedRepo", "TokenRejected",
+    # "EntryNotFound", "VerificationFailed", "SourceUnavailable", …): callers branch on this,
+    # never on the text of ``error``.
+    kind: str | None = None
 
 
 class Outcomes:
