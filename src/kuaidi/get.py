@@ -20,10 +20,8 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import httpx
 
@@ -37,16 +35,27 @@ from kuaidi.errors import (
     SourceUnavailable,
     UsageError,
 )
-from kuaidi.sources.base import RemoteFile, RepoRef
+from kuaidi.repoargs import parse_repo, select_checked, select_files
+from kuaidi.sources.base import RepoRef
 from kuaidi.sources.runplan import Ladder, plan_download
 from kuaidi.sources.select import RunSources, SourceConfig, make_scope
 from kuaidi.store.hf_cache import HFCacheTarget, cached_revision
 from kuaidi.store.local_dir import LocalDirTarget
-from kuaidi.store.space import check_room, check_writable
-from kuaidi.store.target import Target
+from kuaidi.store.space import check_room, check_writable, missing_bytes
+from kuaidi.store.target import Refetch, Target, discard_untouched
 from kuaidi.transfer.engine import Engine
 from kuaidi.transfer.job import EngineOptions, FileOutcome, Outcomes
 from kuaidi.transfer.progress import Events, make_progress
+
+__all__ = [
+    "Result",
+    "default_cache_dir",
+    "default_token",
+    "download",
+    "hub_offline",
+    "parse_repo",
+    "select_files",
+]
 
 
 @dataclass
@@ -145,176 +154,7 @@ def hub_offline(env: dict[str, str] | None = None) -> bool:
     return env.get("HF_HUB_OFFLINE", "").strip().upper() in ("1", "ON", "YES", "TRUE")
 
 
-# -- arguments --------------------------------------------------------------------------------
-def parse_repo(arg: str, repo_type: str = "model") -> tuple[RepoRef | None, str | None, str | None]:
-    """Split ``org/name`` or ``hf://[datasets/]org/name[@rev][/path]``.
-
-    Returns ``(repo without revision applied, revision or None, path or None)``. A revision
-    ``refs/pr/N`` or ``refs/convert/X`` keeps its slashes, as in ``HfFileSystem`` paths.
-
-    >>> parse_repo("hf://datasets/org/data@v1/train/a.parquet")[1:]
-    ('v1', 'train/a.parquet')
-    >>> parse_repo("hf://org/m@refs/pr/1/sub/file")[1:]
-    ('refs/pr/1', 'sub/file')
-    """
-    if not arg.startswith("hf://"):
-        if arg.count("/") > 1 or not arg.strip("/"):
-            raise UsageError(f"not a repo id: {arg!r}", fix="use org/name or hf://org/name")
-        return RepoRef(arg.strip("/"), repo_type), None, None  # type: ignore[arg-type]
-    rest = arg[len("hf://") :]
-    for prefix, kind in (("datasets/", "dataset"), ("models/", "model")):
-        if rest.startswith(prefix):
-            rest, repo_type = rest[len(prefix) :], kind
-            break
-    parts = rest.split("/")
-    if len(parts) < 2 or not parts[0] or not parts[1]:
-        raise UsageError(
-            f"not a repo URL: {arg!r}", fix="use hf://[datasets/]org/name[@rev][/path]"
-        )
-    name, _, revision = parts[1].partition("@")
-    tail = parts[2:]
-    if revision == "refs":  # refs/pr/1, refs/convert/parquet: three segments
-        if len(tail) < 2 or not tail[0] or not tail[1]:
-            raise UsageError(f"incomplete revision in {arg!r}", fix="write it as @refs/pr/N")
-        revision, tail = "/".join(["refs", *tail[:2]]), tail[2:]
-    path = "/".join(tail) or None
-    repo = RepoRef(f"{parts[0]}/{name}", repo_type)  # type: ignore[arg-type]
-    return repo, (unquote(revision) if revision else None), path
-
-
-def _pattern(p: str) -> str:
-    return p + "*" if p.endswith("/") else p  # "dir/" means everything under dir
-
-
-_GLOB = set("*?[")
-
-
-def select_files(
-    files: list[RemoteFile],
-    names: Sequence[str] = (),
-    include: Sequence[str] = (),
-    exclude: Sequence[str] = (),
-) -> list[RemoteFile]:
-    """Anchored selection, as huggingface_hub filters: fnmatch on the whole path (``*`` crosses
-    ``/``); exact ``names`` (a folder name — ``data`` or ``data/`` — selects all under it) plus
-    ``include`` globs (all when neither), minus ``exclude``.
-
-    Raises EntryNotFound for a name that is neither a file nor a folder of the repo, UsageError
-    for a name that is a glob (``--include '*.json' '*.bin'`` made the second a file name).
-
-    >>> fs = [RemoteFile("a.md", 1, git_sha1="0"*40), RemoteFile("a.md.bak", 1, git_sha1="1"*40)]
-    >>> [f.path for f in select_files(fs, exclude=["*.md"])]
-    ['a.md.bak']
-    """
-    by_path = {f.path: f for f in files}
-    folders: list[str] = []
-    missing: list[str] = []
-    for n in names:
-        if n in by_path:
-            continue
-        prefix = n.strip("/") + "/"
-        if n.strip("/") and any(p.startswith(prefix) for p in by_path):
-            folders.append(prefix)
-        else:
-            missing.append(n)
-    globs = [n for n in missing if _GLOB & set(n)]
-    if globs:
-        shown = " ".join(f"--include {g!r}" for g in [*include, *globs])
-        raise UsageError(
-            f"{', '.join(map(repr, globs))} is a pattern, given as a file name",
-            fix=f"--include takes one pattern: repeat it for each, e.g. {shown}",
-        )
-    if missing:
-        raise EntryNotFound(
-            f"not in the repo at this revision: {', '.join(missing)}",
-            fix="check the file names: paths are relative to the repo root",
-        )
-    inc = [_pattern(p) for p in include]
-    exc = [_pattern(p) for p in exclude]
-    wanted = set(names)
-    out = []
-    for f in files:
-        chosen = (
-            (not names and not inc)
-            or f.path in wanted
-            or any(f.path.startswith(d) for d in folders)
-            or any(fnmatchcase(f.path, p) for p in inc)
-        )
-        if chosen and not any(fnmatchcase(f.path, p) for p in exc):
-            out.append(f)
-    return out
-
-
-def _select(
-    files: list[RemoteFile],
-    names: Sequence[str],
-    include: Sequence[str],
-    exclude: Sequence[str],
-    notes: list[str],
-) -> list[RemoteFile]:
-    """:func:`select_files`, but an empty selection is an error naming the patterns (an
-    "ok: 0 files" would hide a typo), and a pattern matching nothing is noted."""
-    chosen = select_files(files, names, include, exclude)
-    idle = [p for p in include if not any(fnmatchcase(f.path, _pattern(p)) for f in files)]
-    if not chosen and files:
-        given = [*(f"--include {p!r}" for p in include), *(f"--exclude {p!r}" for p in exclude)]
-        raise EntryNotFound(
-            f"no file of the repo matches {' '.join(given) or 'the selection'}"
-            f" ({len(files)} files at this revision)",
-            fix="patterns are anchored and case-sensitive: '*.json', 'vae/' (see --dry-run)",
-        )
-    notes += [f"--include {p!r} matched no file" for p in idle if chosen]
-    return chosen
-
-
-# -- what is already there --------------------------------------------------------------------
-class _Refetch:
-    """A target whose files are never "present": ``force_download`` fetches every one again
-    into a partial and replaces the old file only once the new bytes are verified."""
-
-    def __init__(self, target: Target) -> None:
-        self._target = target
-        self.root = target.root
-
-    def is_present(self, file: RemoteFile) -> bool:
-        return False
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._target, name)
-
-
-def _missing_bytes(target: Target, files: Sequence[RemoteFile]) -> int:
-    """Bytes still to write for ``files`` (each blob once; a partial's allocated bytes count
-    as written)."""
-    need: dict[str, int] = {}
-    for f in files:
-        if target.is_present(f):
-            continue
-        part = target.placement(f).part
-        try:
-            have = min(f.size, part.stat().st_blocks * 512)
-        except OSError:
-            have = 0
-        need[str(target.placement(f).final)] = f.size - have
-    return sum(need.values())
-
-
-def _discard_untouched(target: Target, files: Sequence[RemoteFile], report: Outcomes) -> None:
-    """Remove the empty partials of files that failed before a byte arrived (a gated repo):
-    a sparse file of the full size left behind would only mislead ``du`` and the user."""
-    failed = {f.path for f in report.failed if f.bytes_fetched == 0}
-    for f in files:
-        if f.path not in failed:
-            continue
-        placement = target.placement(f)
-        try:
-            if placement.part.stat().st_blocks == 0:
-                placement.part.unlink()
-                placement.journal.unlink(missing_ok=True)
-        except OSError:
-            pass
-
-
+# -- the cache, offline ---------------------------------------------------------------------------
 def _from_cache(
     cache: Path,
     repo: RepoRef,
@@ -471,7 +311,7 @@ def download(
             return cached
         listing = ladder.reference
         notes: list[str] = []
-        chosen = _select(listing.files, names, include, exclude, notes)
+        chosen = select_checked(listing.files, names, include, exclude, notes)
         ladder.only([f.path for f in chosen])
         commit = ladder.plan.commit
         if local_dir is not None:
@@ -479,7 +319,7 @@ def download(
         else:
             target = HFCacheTarget(cache, repo, commit)
         if force_download:
-            target = _Refetch(target)
+            target = Refetch(target)
         result = Result(
             repo.repo_id,
             repo.repo_type,
@@ -504,7 +344,7 @@ def download(
             result.seconds = time.monotonic() - t0
             return result
         _refuse_gated(ladder, tok)
-        check_room(dest, _missing_bytes(target, chosen), what)
+        check_room(dest, missing_bytes(target, chosen), what)
         try:
             target.prepare()
         except OSError as exc:  # e.g. read-only after the check, or a file in the way
@@ -519,7 +359,7 @@ def download(
         if min_speed is not None:
             opts = dataclasses.replace(opts, min_speed=min_speed)
         report = Engine(target, opts, events or make_progress("quiet")).run(ladder.jobs())
-        _discard_untouched(target, chosen, report)
+        discard_untouched(target, chosen, {f.path for f in report.failed if f.bytes_fetched == 0})
         _raise_shared_answer(report, repo, tok)
         # The ref is written under the HF revision even when ModelScope listed the files.
         result.path = str(target.finish(dataclasses.replace(listing, repo=repo), ladder.tree))

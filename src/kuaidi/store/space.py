@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 from kuaidi.errors import DiskFull, PathError
+from kuaidi.sources.base import RemoteFile
+from kuaidi.store.target import Target
 from kuaidi.units import format_size
 
-__all__ = ["check_room", "check_writable", "existing_ancestor", "free_bytes"]
+__all__ = ["check_room", "check_writable", "existing_ancestor", "free_bytes", "missing_bytes"]
 
 
 def existing_ancestor(path: Path) -> Path:
@@ -65,3 +68,19 @@ def check_room(path: Path, missing: int, what: str) -> None:
             f"{format_size(free)} free",
             fix=f"free {format_size(missing - free)} there, or pass {what} on a bigger disk",
         )
+
+
+def missing_bytes(target: Target, files: Sequence[RemoteFile]) -> int:
+    """Bytes still to write for ``files`` (each blob once; a partial's allocated bytes count
+    as written)."""
+    need: dict[str, int] = {}
+    for f in files:
+        if target.is_present(f):
+            continue
+        part = target.placement(f).part
+        try:
+            have = min(f.size, part.stat().st_blocks * 512)
+        except OSError:
+            have = 0
+        need[str(target.placement(f).final)] = f.size - have
+    return sum(need.values())
