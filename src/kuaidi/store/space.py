@@ -22,7 +22,7 @@ from kuaidi.units import format_size
 __all__ = ["check_room", "check_writable", "existing_ancestor", "free_bytes", "missing_bytes"]
 
 
-def existing_ancestor(path: Path) -> Path:
+def existing_ancestor(path: Path, what: str = "the path") -> Path:
     """``path`` itself if it exists, else the nearest ancestor that does; PathError when a
     component on the way is a regular file (``mkdir`` would fail with "Not a directory")."""
     path = Path(os.path.abspath(path))
@@ -32,7 +32,7 @@ def existing_ancestor(path: Path) -> Path:
         if candidate.exists() or candidate.is_symlink():
             raise PathError(
                 f"{path} cannot be created: {candidate} is a file, not a folder",
-                fix="choose another folder, or move that file away",
+                fix=f"point {what} at another folder, or move that file away",
             )
     return Path(path.anchor)  # pragma: no cover - the root always exists
 
@@ -43,7 +43,7 @@ def check_writable(path: Path, what: str) -> Path:
     ``what`` names where the path came from (``--cache-dir``, ``HF_HUB_CACHE``…) for the fix.
     Returns the existing folder the check looked at.
     """
-    base = existing_ancestor(path)
+    base = existing_ancestor(path, what)
     if not os.access(base, os.W_OK | os.X_OK):
         where = "" if base == Path(os.path.abspath(path)) else f" (its folder {base})"
         raise PathError(
