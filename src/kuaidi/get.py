@@ -33,6 +33,7 @@ from kuaidi.errors import (
     KuaidiError,
     PathError,
     SourceUnavailable,
+    TokenRejected,
     UsageError,
 )
 from kuaidi.repoargs import parse_repo, select_checked, select_files
@@ -405,6 +406,11 @@ def _raise_shared_answer(report: Outcomes, repo: RepoRef, token: str | None) -> 
             fix="accept the licence on the Hub, then pass --token or set HF_TOKEN"
             + ("" if token is None else "; the token goes only to a mirror you name (--endpoint)"),
         )
+    first = report.failed[0]
+    if cls is TokenRejected:
+        raise TokenRejected(
+            f"token rejected while fetching the files of {repo.repo_id} ({first.error})",
+            fix="check HF_TOKEN / --token, or log in again with `hf auth login`",
+        )
     if isinstance(cls, type) and issubclass(cls, HubAnswer) and cls is not EntryNotFound:
-        first = report.failed[0]
         raise cls(f"{repo.repo_id}: {first.error}")
