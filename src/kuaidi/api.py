@@ -4,14 +4,15 @@
 
     import kuaidi
 
-    kuaidi.activate()  # first thing in train.py / the notebook: before transformers is imported
+    kuaidi.activate()  # best first; after `import transformers` it repairs huggingface_hub
     path = kuaidi.snapshot_download("Qwen/Qwen2.5-0.5B", allow_patterns=["*.json", "*.safetensors"])
     config = kuaidi.hf_hub_download("Qwen/Qwen2.5-0.5B", "config.json")
 
 ``activate`` exports what ``kuaidi env`` prints (HF_ENDPOINT, Xet and hf_transfer off, caches on
-the platform's data disk) into ``os.environ``, keeping any value you already set. The download
-functions take huggingface_hub's argument names and return the same paths, through kuaidi's
-route ladder and segmented, resumable, verified engine (:func:`kuaidi.get.download`).
+the platform's data disk) into ``os.environ``, keeping any value you already set, and repairs a
+huggingface_hub imported before (:mod:`kuaidi.hubrepair`). The download functions take
+huggingface_hub's argument names and return the same paths, through kuaidi's route ladder and
+segmented, resumable, verified engine (:func:`kuaidi.get.download`).
 """
 
 from __future__ import annotations
