@@ -27,7 +27,7 @@ from urllib.parse import unquote
 
 import httpx
 
-from kuaidi.errors import KuaidiError
+from kuaidi.errors import EntryNotFound, KuaidiError
 from kuaidi.sources.base import RemoteFile, RepoRef
 from kuaidi.sources.runplan import Ladder, plan_download
 from kuaidi.sources.select import RunSources, SourceConfig, make_scope
@@ -156,7 +156,7 @@ def select_files(
     by_path = {f.path: f for f in files}
     missing = [n for n in names if n not in by_path]
     if missing:
-        raise KuaidiError(
+        raise EntryNotFound(
             f"not in the repo at this revision: {', '.join(missing)}",
             fix="check the file names: paths are relative to the repo root",
         )
