@@ -28,7 +28,10 @@ def origin_of(url: str) -> Origin:
     """
     parts = urlsplit(url if "://" in url else f"https://{url}")
     scheme = parts.scheme.lower()
-    port = parts.port or (443 if scheme == "https" else 80)
+    try:
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError:  # a malformed port: an origin no real request can have (no token)
+        return ("invalid", url, -1)
     return (scheme, (parts.hostname or "").lower(), port)
 
 
