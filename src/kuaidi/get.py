@@ -33,6 +33,7 @@ from kuaidi.sources.runplan import Ladder, plan_download
 from kuaidi.sources.select import RunSources, SourceConfig, make_scope
 from kuaidi.store.hf_cache import HFCacheTarget
 from kuaidi.store.local_dir import LocalDirTarget
+from kuaidi.store.local_dir import admit as admit_local
 from kuaidi.transfer.engine import Engine
 from kuaidi.transfer.job import EngineOptions, FileOutcome, Outcomes
 from kuaidi.transfer.progress import Events, make_progress
@@ -252,6 +253,8 @@ def download(
         ladder = plan_download(run, repo)
         listing = ladder.reference
         chosen = select_files(listing.files, names, include, exclude)
+        if local_dir is not None:  # repo files in .cache/huggingface/ would clobber metadata
+            chosen = admit_local(chosen)
         ladder.only([f.path for f in chosen])
         commit = ladder.plan.commit
         if local_dir is not None:
