@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from kuaidi.errors import KuaidiError, KuaidiWarning, UsageError
+from kuaidi.errors import KuaidiWarning, PathError, UsageError
 from kuaidi.net.client import make_client
 from kuaidi.net.scope import ProxyScope
 from kuaidi.net.turbo import DEFAULT_PATH, parse_network_turbo
@@ -135,7 +135,7 @@ def make_scope(
     if network_turbo is not None:
         # KuaidiError naming the file if malformed (from_env would only note it)
         if parse_network_turbo(network_turbo) is None:
-            raise KuaidiError(
+            raise PathError(
                 f"{network_turbo} does not exist",
                 fix="pass the path of the network_turbo file, or name the proxy with --proxy URL",
             )
