@@ -189,7 +189,7 @@ def test_a_huge_real_listing_dry_run_lists_every_file_and_writes_nothing(tmp_pat
         code, out, err, _ = run_measured(*dry_run_args(hub.endpoint, "--cache-dir", str(tmp_path)))
     assert code == 0, err
     lines = out.splitlines()
-    assert len(lines) == 30_001 and lines[-1].startswith("30000 files")
+    assert len(lines) == 30_001 and lines[-1].startswith("30,000 files")
     assert _snapshot_files(tmp_path) == before
 
 
