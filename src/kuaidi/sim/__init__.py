@@ -40,6 +40,8 @@ PROTOCOLS = {
     "cdn": "kuaidi.sim.cdn",
     "modelscope": "kuaidi.sim.modelscope",
     "pypi": "kuaidi.sim.pypi",
+    "github": "kuaidi.sim.github",
+    "github-release-mirror": "kuaidi.sim.github_mirror",
 }
 
 

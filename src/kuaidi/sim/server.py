@@ -73,7 +73,7 @@ class _Server(ThreadingHTTPServer):
         self.host = host
         self.connections: set[socket.socket] = set()
         self.conn_lock = threading.Lock()
-        super().__init__(address, _Handler)
+        super().__init__(address, host.handler_class)
 
     def verify_request(self, request: Any, client_address: Any) -> bool:
         host = self.host
@@ -305,6 +305,8 @@ class Host:
         self.allowed_peers = frozenset(allowed_peers) if allowed_peers is not None else None
         self.sim = sim
         self.log = RequestLog(name)
+        # A protocol may speak more than plain HTTP (kuaidi.sim.github: CONNECT + TLS).
+        self.handler_class: type[BaseHTTPRequestHandler] = _Handler
         self.stopping = threading.Event()
         self.port = 0
         self.bind = LOOPBACK
