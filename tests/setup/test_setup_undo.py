@@ -34,11 +34,12 @@ def test_undo_restores_every_file_byte_identical(home, autodl):
     _lived_in_home(home)
     before = snapshot(home)
     written = apply(plan(options(home, autodl))).written
-    # pip, uv, conda, env, .bashrc (Debian ~/.profile reads ~/.bashrc), the IPython startup file
-    assert len(written) == 6
+    # pip, uv, conda, env, .bashrc (Debian ~/.profile reads ~/.bashrc), the IPython startup file,
+    # ~/.gitconfig (the fake AutoDL root has a network_turbo: GitHub's proxy scope)
+    assert len(written) == 7
     assert snapshot(home) != before
     result = undo(home)
-    assert len(result.restored) == 3 and len(result.removed) == 3
+    assert len(result.restored) == 3 and len(result.removed) == 4
     assert snapshot(home) == before  # bytes and modes, and no directory left behind
 
 

@@ -65,6 +65,7 @@ def options_from(params: dict[str, Any]) -> SetupOptions:
         python_mirror=params.get("python_mirror"),
         platform=params.get("platform_name"),
         data_disk=params.get("data_disk"),
+        proxy=params.get("proxy"),
     )
 
 
@@ -83,6 +84,12 @@ def _free(path: Path) -> str:
 )
 @click.option("--undo", "do_undo", is_flag=True, help="Restore every file kuaidi setup wrote.")
 @click.option("--force", is_flag=True, help="With --undo: restore files edited since.")
+@click.option(
+    "--proxy",
+    metavar="URL",
+    help="Origin-side proxy for git's GitHub scope (default KUAIDI_PROXY, else the platform's "
+    "network_turbo); 'none' = write no git proxy.",
+)
 def command(dry_run: bool, do_undo: bool, force: bool, **params: Any) -> int:
     """Configure pip, uv, conda, HF, ModelScope mirrors and caches for this box."""
     if do_undo:

@@ -12,7 +12,7 @@ from kuaidi.mirrors import Mirror, default, find
 from kuaidi.platforms import Platform, detect
 
 # Every file kuaidi setup can write, in the order it writes them.
-TARGETS: tuple[str, ...] = ("pip", "uv", "conda", "env", "shell", "jupyter")
+TARGETS: tuple[str, ...] = ("pip", "uv", "conda", "env", "shell", "jupyter", "git")
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class SetupOptions:
     platform: str | None = None  # force a profile instead of detecting
     data_disk: Path | None = None  # override the platform's data disk
     extra_no_proxy: tuple[str, ...] = field(default=())
+    proxy: str | None = None  # origin-side proxy (git's GitHub scope); "none" = off
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import ModuleType
 
 from kuaidi.errors import KuaidiError
-from kuaidi.setup import conda, envfile, jupyter, pip, shellrc, uv
+from kuaidi.setup import conda, envfile, git, jupyter, pip, shellrc, uv
 from kuaidi.setup.atomic import read_text
 from kuaidi.setup.options import Context, SetupOptions, resolve
 
@@ -25,6 +25,7 @@ WRITERS: dict[str, ModuleType] = {
     "env": envfile,
     "shell": shellrc,
     "jupyter": jupyter,
+    "git": git,
 }
 
 

@@ -14,7 +14,7 @@ import dataclasses
 from pathlib import Path
 
 from kuaidi import __version__
-from kuaidi.setup import conda, envfile, jupyter, pip, uv
+from kuaidi.setup import conda, envfile, git, jupyter, pip, uv
 from kuaidi.setup.options import Context, SetupOptions, resolve
 from kuaidi.setup.shellrc import MARK
 
@@ -62,10 +62,53 @@ def render_script(options: SetupOptions) -> str:
             '    rmdir -- "$ipython_dir/profile_default" "$ipython_dir" 2>/dev/null\n'
             "fi\n"
         )
+    if "git" in ctx.targets and git.targets(ctx):
+        parts.append(_git_part(ctx))
     if "shell" in ctx.targets:
         parts.append(_SHELL)
     parts.append(_FOOTER)
     return "".join(parts)
+
+
+def _git_part(ctx: Context) -> str:
+    """git's per-URL GitHub proxy, written by git itself (as ``kuaidi setup`` does)."""
+    proxy = git.origin_proxy(ctx)[0] or ""
+    fresh = git.render(ctx, Path(".gitconfig"), None)
+    sets = "".join(
+        f'    git config --file "$git_conf" {_q(f"http.{url}.proxy")} {_q(proxy)} &&\n'
+        for url in git.code_catalog().git_proxy_urls
+    )
+    checks = " && ".join(
+        f'[ "$(git config --file "$git_conf" --get {_q(f"http.{url}.proxy")})" = {_q(proxy)} ]'
+        for url in git.code_catalog().git_proxy_urls
+    )
+    return (
+        'git_conf="${GIT_CONFIG_GLOBAL:-$HOME/.gitconfig}"\n'
+        'if [ -z "${GIT_CONFIG_GLOBAL:-}" ] && [ ! -e "$git_conf" ] '
+        '&& [ -f "$config_home/git/config" ]; then\n'
+        '    git_conf="$config_home/git/config"\n'
+        "fi\n"
+        f"git_fresh={_q(fresh + 'x')}\n"
+        'if [ "$mode" = --undo ]; then\n'
+        '    if [ -f "$git_conf.kuaidi-bak" ]; then\n'
+        '        mv -f -- "$git_conf.kuaidi-bak" "$git_conf" && echo "restored: $git_conf"\n'
+        '    elif [ -f "$git_conf" ] &&\n'
+        '        [ "$(cat -- "$git_conf"; printf x)" = "$git_fresh" ]; then\n'
+        '        rm -f -- "$git_conf" && echo "removed: $git_conf"\n'
+        "    fi\n"
+        "elif ! command -v git >/dev/null 2>&1; then\n"
+        '    echo "skipped git: git is not installed"\n'
+        'elif [ -f "$git_conf" ] && ! git config --file "$git_conf" --list >/dev/null; then\n'
+        '    echo "skipped git: $git_conf is not a valid git config file" >&2\n'
+        f"elif {checks}; then\n"
+        '    echo "unchanged: $git_conf"\n'
+        "else\n"
+        '    if [ -f "$git_conf" ] && [ ! -e "$git_conf.kuaidi-bak" ]; then\n'
+        '        cp -p -- "$git_conf" "$git_conf.kuaidi-bak"\n'
+        "    fi\n"
+        f'{sets}    echo "updated: $git_conf (GitHub through {proxy})"\n'
+        "fi\n"
+    )
 
 
 def _header(ctx: Context) -> str:
