@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from kuaidi.cli.get_url import run_urls
+from kuaidi.fetch_url import is_url_target
 from kuaidi.get import Result, download, hub_offline
 from kuaidi.sources.runplan import Ladder
 from kuaidi.transfer.job import FileOutcome
@@ -140,6 +142,16 @@ from kuaidi.units import format_rate, format_size, parse_size, plural
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="URL: save as PATH."
+)
+@click.option(
+    "--dir", "url_dir", type=click.Path(file_okay=False, path_type=Path), help="URLs: save in DIR."
+)
+@click.option("--sha256", metavar="HEX", help="URL: the file's expected sha256.")
+@click.option(
+    "--release-mirror", metavar="NAME|URL", help="GitHub release mirror (default nju; 'none')."
+)
 def command(
     repo: str,
     files: tuple[str, ...],
@@ -168,12 +180,23 @@ def command(
     explain: bool,
     as_json: bool,
     quiet: bool,
+    output: Path | None = None,
+    url_dir: Path | None = None,
+    sha256: str | None = None,
+    release_mirror: str | None = None,
 ) -> int:
     """Download REPO (org/name or hf://[datasets/]org/name[@rev][/path]) into the HF cache:
     segmented over a shared pool of connections, resumable across runs, every file verified.
 
     Sources, per file: the HF mirrors, then ModelScope (same bytes under a mapped id), then the
     origin through the proxy (directly only when you name it as --endpoint/HF_ENDPOINT)."""
+    if is_url_target(repo):  # kuaidi get URL [URL…]: plain files, same engine
+        return run_urls(
+            [repo, *files], output=output, directory=url_dir, sha256=sha256,
+            connections=connections, proxy=proxy, network_turbo=network_turbo,
+            release_mirror=release_mirror, stall_timeout=stall_timeout,
+            journal_every=journal_every, quiet=quiet, as_json=as_json,
+        )  # fmt: skip
     mode = "quiet" if (quiet or as_json or dry_run) else "auto"
 
     def show_plan(ladder: Ladder) -> None:
