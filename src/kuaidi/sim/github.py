@@ -98,6 +98,29 @@ class _TLS:
         leaf.configure_cert(self.context)
 
 
+class _TLSConnection:
+    """A server-side TLS socket whose write errors read as the plain socket's: a client that
+    went away mid-body is then logged (bytes sent, "aborted") like on any other sim host."""
+
+    def __init__(self, sock: ssl.SSLSocket) -> None:
+        self._sock = sock
+
+    def sendall(self, data: Any) -> None:
+        try:
+            self._sock.sendall(data)
+        except (ssl.SSLError, ValueError) as exc:
+            raise BrokenPipeError(str(exc)) from exc
+
+    def sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
+        try:
+            return self._sock.sendfile(file, offset, count)
+        except (ssl.SSLError, ValueError) as exc:
+            raise BrokenPipeError(str(exc)) from exc
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
 class TunnelHandler(_Handler):
     """The sim's handler plus ``CONNECT`` (answered 200, then TLS) and direct TLS."""
 
@@ -120,7 +143,8 @@ class TunnelHandler(_Handler):
     def _start_tls(self) -> None:
         context = self.server.host.tls.context  # type: ignore[attr-defined]
         tls = context.wrap_socket(self.connection, server_side=True)
-        self.connection = self.request = tls
+        self.request = tls
+        self.connection = _TLSConnection(tls)  # type: ignore[assignment]
         self.rfile = tls.makefile("rb", self.rbufsize)
         self.wfile = socketserver._SocketWriter(tls)  # type: ignore[attr-defined]
 
