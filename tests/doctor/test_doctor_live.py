@@ -262,7 +262,7 @@ def test_fix_then_clean_in_a_new_shell(autodl: Box) -> None:
 
     fixed = _kuaidi(autodl, "--offline", "--fix", "--json")
     doc = json.loads(fixed.stdout)
-    assert doc["fix"]["setup"] == "kuaidi setup --only pip,uv,env,shell"
+    assert doc["fix"]["setup"] == "kuaidi setup --only pip,uv,env,shell,git"
     written = {Path(p).name for p in doc["fix"]["written"]}
     assert {"pip.conf", "uv.toml", "env.sh", ".bashrc"} <= written
     assert "alias ll='ls -l'" in (autodl.home / ".bashrc").read_text()  # user lines kept
