@@ -90,7 +90,7 @@ def _drain(resp: httpx.Response, limit: int = 64 * 1024) -> str:
     return ""
 
 
-def _answer(resp: httpx.Response, body: str) -> type[errors.KuaidiError]:
+def _answer(resp: httpx.Response, body: str, *, token_sent: bool) -> type[errors.KuaidiError]:
     """The kind of a definite refusal, from the HF headers (and a short body)."""
     code = resp.headers.get("x-error-code", "")
     if code in _ANSWERS:
@@ -98,6 +98,8 @@ def _answer(resp: httpx.Response, body: str) -> type[errors.KuaidiError]:
     text = f"{resp.headers.get('x-error-message', '')} {body[:2000]}".lower()
     if resp.status_code in (401, 403) and any(m in text for m in _BAD_TOKEN):
         return errors.TokenRejected
+    if resp.status_code == 401 and token_sent:
+        return errors.TokenRejected  # the Hub's bare 401 for an invalid or expired token
     if resp.status_code == 401:
         return errors.RepoNotFound
     if resp.status_code == 404:
@@ -177,7 +179,8 @@ def open_segment(
                     f"{_describe(resp)}: the server's file is smaller than listed",
                     answer=errors.VerificationFailed,
                 )
-            raise Fatal(_describe(resp), answer=_answer(resp, body))
+            answer = _answer(resp, body, token_sent="authorization" in headers)
+            raise Fatal(_describe(resp), answer=answer)
         finally:
             cm.__exit__(None, None, None)
     raise Fatal(f"more than {MAX_REDIRECTS} redirects")
