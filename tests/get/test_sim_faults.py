@@ -120,7 +120,7 @@ def _bounded(fn, seconds: float):  # type: ignore[no-untyped-def]
     def run() -> None:
         try:
             box["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             box["error"] = exc
 
     t = threading.Thread(target=run, daemon=True)
