@@ -21,7 +21,7 @@ class EngineOptions:
     max_retries: int = 8  # consecutive failures without progress before a file fails
     verify_attempts: int = 3  # full fetches of a file that fails its hash before giving up
     min_split: int = 1 * MiB  # never steal halves smaller than this
-    flush_bytes: int = 4 * MiB  # journal progress at least this often per connection ...
+    flush_bytes: int = 1 * MiB  # journal progress at least this often per connection ...
     flush_seconds: float = 1.0  # ... or this often, whichever comes first
     piece: int = 32 * MiB  # ranges are handed out in pieces of this size, in file order
     min_speed: int = 4096  # bytes/s over a stall_timeout window; slower counts as a stall

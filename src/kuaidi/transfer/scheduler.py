@@ -133,6 +133,8 @@ class Scheduler:
                     self._cond.notify_all()
                     return None
                 now = time.monotonic()
+                if self._watch(now):  # first: a stuck range must not be stolen from
+                    continue
                 seg = self._take_queued(now)
                 if seg is not None:
                     return seg
@@ -142,8 +144,6 @@ class Scheduler:
                 seg = self._steal()
                 if seg is not None:
                     return seg
-                if self._watch(now):
-                    continue
                 self._cond.wait(self._wait_time(now))
 
     @staticmethod
