@@ -70,7 +70,8 @@ class Engine:
     def run(self, jobs: list[FileJob]) -> RunReport:
         """Fetch every job; raise KuaidiError only for run-wide failures (e.g. disk full)."""
         tasks = self._tasks(jobs)
-        self.events.start(sum(t.size for t in tasks), 0, files=len(tasks))
+        self.events.files_total = len(tasks)  # an attribute: start()'s signature is shared
+        self.events.start(sum(t.size for t in tasks), 0)
         kept = sum(self._on_disk(t) for t in tasks)
         if kept:
             self.events.resuming(kept)

@@ -76,8 +76,8 @@ class Events:
         self.file_bytes: dict[str, list[int]] = {}  # big files only: path -> [done, size]
         self._lock = threading.Lock()
 
-    def start(self, total: int, present: int, files: int = 0) -> None:
-        self.total, self.done_bytes, self.files_total = total, present, files
+    def start(self, total: int, present: int) -> None:
+        self.total, self.done_bytes = total, present
         self.last_byte = time.monotonic()
 
     def resuming(self, nbytes: int) -> None:
@@ -184,8 +184,8 @@ class PlainEvents(Events):
             self._out.write(line + "\n")
             self._out.flush()
 
-    def start(self, total: int, present: int, files: int = 0) -> None:
-        super().start(total, present, files)
+    def start(self, total: int, present: int) -> None:
+        super().start(total, present)
         self._next = time.monotonic() + self._interval
         self._ticker = _Ticker(self._tick, min(1.0, self._interval))
 
