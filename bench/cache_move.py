@@ -67,7 +67,9 @@ def _master(root: Path) -> Path:
 
 def _timed(argv: list[str], env: dict[str, str] | None = None) -> float:
     t0 = time.monotonic()
-    subprocess.run(argv, check=True, capture_output=True, env=env)
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{argv} failed: {proc.stderr}")
     return time.monotonic() - t0
 
 
@@ -78,6 +80,7 @@ def _move_rows(root: Path) -> list[tuple[str, float]]:
     rows = []
     for name in ("kuaidi cache move --copy", "kuaidi cache move", "cp -a + rm -r"):
         src, to = root / "src" / "hub", root / "dest"
+        src.parent.mkdir()
         subprocess.run(["cp", "-a", str(master), str(src.parent)], check=True)
         os.sync()
         if name.startswith("kuaidi"):
@@ -127,9 +130,9 @@ def _bundle_rows(root: Path) -> list[tuple[str, int]]:
 
 def run(out: Path) -> str:
     with tempfile.TemporaryDirectory(dir=out) as d:
-        moves = _move_rows(Path(d))
+        moves = _move_rows(Path(d).resolve())
     with tempfile.TemporaryDirectory(dir=out) as d:
-        sizes = _bundle_rows(Path(d))
+        sizes = _bundle_rows(Path(d).resolve())
     total = BLOBS * BLOB_SIZE
     lines = [
         "## Cache move and bundle size",

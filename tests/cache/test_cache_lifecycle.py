@@ -5,6 +5,8 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 from kuaidi.sim import Sim
@@ -162,3 +164,13 @@ def test_rm_whole_repo_and_bad_input(filled: Path, tmp_path: Path) -> None:
     gone = run_kuaidi("cache", "rm", TINY, "--cache-dir", str(filled), "--json", home=tmp_path)
     assert [v["what"] for v in as_json(gone)["removed"]] == ["repo"]
     assert not (filled / REPO).exists()
+
+
+def test_without_huggingface_hub_rm_and_prune_say_how_to_get_it(filled: Path) -> None:
+    code = (
+        "import sys; sys.modules['huggingface_hub'] = None; from kuaidi.cli import main; "
+        f"sys.exit(main(['cache', 'prune', '--cache-dir', {str(filled)!r}]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
+    assert "pip install 'kuaidi[hf]'" in out.stderr

@@ -173,3 +173,24 @@ def test_sigkill_mid_move_then_rerun_completes_and_the_source_stays_until_verifi
     assert src.is_symlink() and not list(dest.rglob("*.kuaidi-tmp"))
     for blob in dest_blobs.iterdir():
         assert hashlib.sha256(blob.read_bytes()).hexdigest() == blob.name
+
+
+def test_same_disk_move_is_one_rename(filled: Path, sim: Sim, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    blobs = filled / "models--kuaidi-sim--tiny-model" / "blobs"
+    inode = blobs.stat().st_ino
+    out = run_kuaidi(
+        "cache",
+        "move",
+        "--to",
+        str(tmp_path / "disk"),
+        "--cache-dir",
+        str(filled),
+        "--json",
+        home=home,
+    )
+    assert out.returncode == 0, out.stderr
+    assert [g["method"] for g in json.loads(out.stdout)["legs"]] == ["rename"]
+    dest = tmp_path / "disk" / "hf" / "hub"
+    assert (dest / "models--kuaidi-sim--tiny-model" / "blobs").stat().st_ino == inode
+    assert hub_offline(dest, TINY) == expected(sim, TINY)

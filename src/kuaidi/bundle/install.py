@@ -8,7 +8,6 @@ copied again; snapshot links relative, refs atomically — and installs the whee
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tarfile
@@ -118,5 +117,4 @@ def install(
             summary["wheels"] = _install_wheels(root, python or sys.executable)
             if summary["wheels"]:
                 say(f"pip installed {len(summary['wheels'])} wheels (--no-index)")
-    os.sync()
     return summary

@@ -68,7 +68,7 @@ def plan_legs(
     env = dict(os.environ) if environ is None else dict(environ)
     if not to.is_absolute():
         raise UsageError(f"--to {to} is not an absolute path", fix="give an absolute path")
-    hf_src = Path(cache_dir) if cache_dir is not None else default_cache_dir(env)
+    hf_src = Path(os.path.abspath(cache_dir if cache_dir is not None else default_cache_dir(env)))
     legs = [Leg("hf", str(hf_src), str(to / "hf" / "hub"), "HF_HUB_CACHE")]
     if modelscope:
         src = env.get("MODELSCOPE_CACHE") or str(_home_cache(env, "modelscope"))
@@ -93,6 +93,9 @@ def _check(leg: Leg, force_copy: bool) -> None:
     src, dest = Path(leg.source), Path(leg.dest)
     if src.is_symlink() and os.path.realpath(src) == os.path.realpath(dest):
         leg.state = "removed"  # an earlier run finished this leg
+        return
+    if not src.is_dir() and leg.state == "copying" and dest.is_dir():
+        leg.state = "verified"  # killed right after the same-filesystem rename
         return
     if not src.is_dir():
         raise PathError(
@@ -251,7 +254,6 @@ def move(
     say: Progress = lambda _: None,
 ) -> dict[str, Any]:
     """Move the caches (see the module doc); returns the ``--json`` summary."""
-    to = Path(os.path.abspath(to)) if to.is_absolute() else to
     legs = plan_legs(to, cache_dir=cache_dir, modelscope=modelscope, pip=pip)
     journal = Journal(to)
     known = journal.load()
@@ -288,6 +290,8 @@ def _run_leg(leg: Leg, legs: list[Leg], journal: Journal, link: bool, say: Progr
         return
     if leg.method == "rename" and leg.state == "planned":
         dest.parent.mkdir(parents=True, exist_ok=True)
+        leg.state = "copying"
+        journal.save(legs)
         os.rename(src, dest)
         leg.state = "verified"
     if leg.state in ("planned", "copying"):
