@@ -98,7 +98,7 @@ def _verdict(blob: Path, expected: int | None) -> str:
             if expected < 10 << 20
             else f"{human_size(size)} of {human_size(expected)}"
         )
-        return f"truncated ({shown})"
+        return f"truncated: {shown}"
     ok, reason = blob_ok(blob)
     return "" if ok else f"corrupt: {reason}"
 
