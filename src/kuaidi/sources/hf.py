@@ -19,7 +19,15 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
-from kuaidi.errors import KuaidiError
+from kuaidi.errors import (
+    EntryNotFound,
+    GatedRepo,
+    KuaidiError,
+    RepoNotFound,
+    RevisionNotFound,
+    SourceUnavailable,
+    TokenRejected,
+)
 from kuaidi.sources.base import Listing, RemoteFile, RepoRef
 from kuaidi.store.paths import safe_relpath
 from kuaidi.transfer.route import Route, origin_of
@@ -35,29 +43,46 @@ class HFListing(Listing):
     """A Listing plus the raw tree entries huggingface_hub caches as ``trees/<commit>.json``."""
 
     tree: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The repo info's "gated" ("auto"/"manual" on the Hub): files need a granted token.
+    gated: bool = False
 
 
-def _error(resp: httpx.Response, repo: RepoRef, what: str) -> KuaidiError:
+def _error(
+    resp: httpx.Response, repo: RepoRef, what: str, *, endpoint: str, token_sent: bool
+) -> KuaidiError:
+    """A listing's non-200 as the errors.py kind it means, by status and ``X-Error-Code``."""
     code = resp.headers.get("x-error-code", "")
-    if code == "GatedRepo" or (resp.status_code == 403 and "gated" in resp.text.lower()):
-        return KuaidiError(
+    host = urlsplit(endpoint).netloc or endpoint
+    if code == "GatedRepo":
+        return GatedRepo(
             f"{repo.repo_id} is gated: access needs an accepted licence and a token",
             fix="accept the licence on the Hub, then pass --token or set HF_TOKEN",
         )
     if code == "RevisionNotFound":
-        return KuaidiError(
+        return RevisionNotFound(
             f"revision {repo.revision!r} not found in {repo.repo_id}",
-            fix="check --revision (branch, tag or 40-hex commit)",
+            fix="check --revision (branch, tag, refs/pr/N or 40-hex commit)",
+        )
+    if code == "EntryNotFound":
+        return EntryNotFound(f"{what}: not found in {repo.repo_id}@{repo.revision}")
+    if resp.status_code == 401 and token_sent and code != "RepoNotFound":
+        # The Hub answers an invalid or expired token with a bare 401 ("Invalid credentials in
+        # Authorization header") before it looks at the repo.
+        return TokenRejected(
+            f"token rejected by {host} (HTTP 401: invalid or expired)",
+            fix="check HF_TOKEN / --token, or log in again with `hf auth login`",
         )
     if resp.status_code in (401, 404) or code == "RepoNotFound":
-        return KuaidiError(
-            f"{repo.repo_type} {repo.repo_id} not found (or private) at this endpoint",
+        return RepoNotFound(
+            f"{repo.repo_type} {repo.repo_id} not found (or private) at {host}",
             fix="check the repo id and --repo-type; for a private or gated repo pass --token",
         )
-    return KuaidiError(
-        f"{what} for {repo.repo_id} failed: HTTP {resp.status_code}",
+    exit_code = 2 if resp.status_code in (400, 403) else None
+    cls = KuaidiError if exit_code else SourceUnavailable
+    return cls(
+        f"{what} for {repo.repo_id} failed: HTTP {resp.status_code} from {host}",
         fix="check --endpoint and retry",
-        exit_code=1,
+        exit_code=exit_code,
     )
 
 
@@ -113,10 +138,9 @@ class HFSource:
                 last = exc
                 if attempt < self._retries:
                     time.sleep(min(0.5 * 2**attempt, 8.0))
-        raise KuaidiError(
+        raise SourceUnavailable(
             f"cannot reach {self.endpoint}: {type(last).__name__}: {last}",
             fix="check the network or --endpoint / HF_ENDPOINT",
-            exit_code=1,
         )
 
     def _rebase(self, url: httpx.URL | str) -> str:
@@ -128,21 +152,29 @@ class HFSource:
             path = base.path.rstrip("/") + path
         return urlunsplit((base.scheme, base.netloc, path, parts.query, ""))
 
+    def _error(self, resp: httpx.Response, repo: RepoRef, what: str) -> KuaidiError:
+        return _error(resp, repo, what, endpoint=self.endpoint, token_sent=bool(self._token))
+
     # -- Source ----------------------------------------------------------------------------
     def api_base(self, repo: RepoRef) -> str:
         return f"{self.endpoint}/api/{repo.repo_type}s/{repo.repo_id}"
 
     def resolve_commit(self, repo: RepoRef) -> str:
         """The commit a revision points at (no request for a 40-hex commit)."""
+        return self._resolve(repo)[0]
+
+    def _resolve(self, repo: RepoRef) -> tuple[str, bool]:
+        """(commit, gated) from the repo info; for a 40-hex commit no request, gated unknown."""
         if COMMIT_RE.match(repo.revision):
-            return repo.revision
+            return repo.revision, False
         url = f"{self.api_base(repo)}/revision/{quote(repo.revision, safe='')}"
         resp = self._get(url)
         if resp.status_code != 200:
-            raise _error(resp, repo, "resolving the revision")
+            raise self._error(resp, repo, "resolving the revision")
         try:
-            sha = resp.json()["sha"]
-        except (ValueError, KeyError, TypeError) as exc:
+            info = resp.json()
+            sha, gated = info["sha"], bool(info.get("gated"))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise KuaidiError(
                 f"{self.endpoint} returned no commit for {repo.repo_id}@{repo.revision}",
                 fix="the endpoint does not speak the HF API; check --endpoint",
@@ -150,11 +182,11 @@ class HFSource:
             ) from exc
         if not isinstance(sha, str) or not COMMIT_RE.match(sha):
             raise KuaidiError(f"{self.endpoint} returned a malformed commit {sha!r}", exit_code=1)
-        return sha
+        return sha, gated
 
     def list(self, repo: RepoRef) -> HFListing:
         """Every file of the revision with size and hashes; unsafe paths refuse the listing."""
-        commit = self.resolve_commit(repo)
+        commit, gated = self._resolve(repo)
         url: str | None = f"{self.api_base(repo)}/tree/{commit}?recursive=true&expand=false"
         files: list[RemoteFile] = []
         tree: dict[str, dict[str, Any]] = {}
@@ -169,7 +201,7 @@ class HFSource:
             seen_pages.add(url)
             resp = self._get(url)
             if resp.status_code != 200:
-                raise _error(resp, repo, "listing files")
+                raise self._error(resp, repo, "listing files")
             try:
                 entries = resp.json()
             except ValueError as exc:
@@ -184,7 +216,9 @@ class HFSource:
                     tree[remote.path] = raw
             nxt = resp.links.get("next", {}).get("url")
             url = self._rebase(nxt) if nxt else None
-        return HFListing(repo=repo, commit=commit, files=files, source=self.name, tree=tree)
+        return HFListing(
+            repo=repo, commit=commit, files=files, source=self.name, tree=tree, gated=gated
+        )
 
     def _parse_entry(self, entry: Any) -> tuple[RemoteFile, dict[str, Any]] | None:
         if not isinstance(entry, dict) or entry.get("type") != "file":

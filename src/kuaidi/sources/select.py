@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from kuaidi.errors import KuaidiError
+from kuaidi.errors import PathError, UsageError
 from kuaidi.net.client import make_client
 from kuaidi.net.scope import ProxyScope
 from kuaidi.net.turbo import DEFAULT_PATH, parse_network_turbo
@@ -78,7 +78,7 @@ class SourceConfig:
         urls = list(endpoint or []) or [env.get("HF_ENDPOINT") or DEFAULT_MIRROR]
         mirrors = tuple(_url(u, "endpoint", "https://hf-mirror.com") for u in urls)
         if source is not None and source not in FORCE_KINDS:
-            raise KuaidiError(
+            raise UsageError(
                 f"unknown --source {source!r}", fix="use one of: " + ", ".join(FORCE_KINDS)
             )
         ms: str | None
@@ -103,7 +103,7 @@ class SourceConfig:
 def _url(value: str, what: str, example: str) -> str:
     value = value.strip().rstrip("/")
     if not value.startswith(("http://", "https://")) or not urlsplit(value).hostname:
-        raise KuaidiError(f"bad {what} {value!r}", fix=f"use a URL like {example}")
+        raise UsageError(f"bad {what} {value!r}", fix=f"use a URL like {example}")
     return value
 
 
@@ -123,7 +123,7 @@ def make_scope(
     if network_turbo is not None:
         # KuaidiError naming the file if malformed (from_env would only note it)
         if parse_network_turbo(network_turbo) is None:
-            raise KuaidiError(
+            raise PathError(
                 f"{network_turbo} does not exist",
                 fix="pass the path of the network_turbo file, or name the proxy with --proxy URL",
             )
