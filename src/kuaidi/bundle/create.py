@@ -22,10 +22,11 @@ from typing import Any
 import kuaidi
 from kuaidi.bundle.manifest import MANIFEST, build
 from kuaidi.cache.rm import parse_spec
-from kuaidi.cache.scan import human_size, link_target
+from kuaidi.cache.scan import link_target
 from kuaidi.errors import SourceUnavailable, UsageError
 from kuaidi.get import default_cache_dir, download
 from kuaidi.store.atomic import symlink_atomic, write_text_atomic
+from kuaidi.units import format_size
 
 Say = Callable[[str], None]
 
@@ -181,7 +182,7 @@ def create(
                 t.add(p, rel, recursive=False)
         os.replace(tmp, out)
         shutil.rmtree(staging)
-    say(f"bundle {out}: {len(manifest.files)} files, {human_size(manifest.total)}")
+    say(f"bundle {out}: {len(manifest.files)} files, {format_size(manifest.total)}")
     return {
         "bundle": str(out),
         "repos": repos,

@@ -9,6 +9,6 @@ Every verb first computes a :class:`~kuaidi.cache.scan.Removal` (or move plan) a
 out, so ``--dry-run`` prints exactly what the real run does.
 """
 
-from kuaidi.cache.scan import Removal, Victim, human_size
+from kuaidi.cache.scan import Removal, Victim
 
-__all__ = ["Removal", "Victim", "human_size"]
+__all__ = ["Removal", "Victim"]

@@ -29,10 +29,11 @@ from typing import Any
 
 from filelock import FileLock
 
-from kuaidi.cache.scan import human_size, lock_held
+from kuaidi.cache.scan import lock_held
 from kuaidi.errors import DiskFull, PathError, UsageError, VerificationFailed
 from kuaidi.get import default_cache_dir
 from kuaidi.store.atomic import fsync_dir, sweep_stale, symlink_atomic
+from kuaidi.units import format_size
 
 JOURNAL = ".kuaidi-move.json"
 CHUNK = 8 << 20
@@ -127,7 +128,7 @@ def _check(leg: Leg, force_copy: bool) -> None:
     free = shutil.disk_usage(parent).free
     if leg.method == "copy" and leg.state == "planned" and free < leg.bytes:
         raise DiskFull(
-            f"{human_size(leg.bytes)} to move but {human_size(free)} free at {parent}",
+            f"{format_size(leg.bytes)} to move but {format_size(free)} free at {parent}",
             fix="free space there, or choose another --to",
         )
 
@@ -210,7 +211,7 @@ def copy_tree(src: Path, dest: Path, hashes: dict[str, str], say: Progress) -> N
                 hashes[rel] = _copy_file(s, d)
                 copied += s.stat().st_size
         fsync_dir(out)
-    say(f"copied {human_size(copied)} to {dest}")
+    say(f"copied {format_size(copied)} to {dest}")
 
 
 def verify_tree(src: Path, dest: Path, hashes: dict[str, str]) -> int:
@@ -300,7 +301,7 @@ def _run_leg(leg: Leg, legs: list[Leg], journal: Journal, link: bool, say: Progr
         hashes: dict[str, str] = {}
         copy_tree(src, dest, hashes, say)
         n = verify_tree(src, dest, hashes)
-        say(f"verified {n} files ({human_size(leg.bytes)}) in {dest}")
+        say(f"verified {n} files ({format_size(leg.bytes)}) in {dest}")
         leg.state = "verified"
     journal.save(legs)
     if src.exists() or src.is_symlink():

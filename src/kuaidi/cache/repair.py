@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kuaidi.cache.scan import human_size, link_target, repo_dirs, repo_label, snapshot_entries
+from kuaidi.cache.scan import link_target, repo_dirs, repo_label, snapshot_entries
 from kuaidi.errors import KuaidiError, RepoNotFound
 from kuaidi.store.inspect import blob_ok
+from kuaidi.units import format_size
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ def _verdict(blob: Path, expected: int | None) -> str:
         shown = (
             f"{size:,} of {expected:,} bytes"
             if expected < 10 << 20
-            else f"{human_size(size)} of {human_size(expected)}"
+            else f"{format_size(size)} of {format_size(expected)}"
         )
         return f"truncated: {shown}"
     ok, reason = blob_ok(blob)

@@ -21,26 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from kuaidi.errors import ConfigError, PathError, UsageError
+from kuaidi.units import format_size
 
 REPO_KINDS = ("models", "datasets", "spaces")
 _PARTIAL = re.compile(r"^(?P<etag>[^.]+)(?:\.[^.]+)?\.(?:incomplete|kuaidi-part|kuaidi-journal)$")
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
-
-def human_size(n: float) -> str:
-    """Binary units, one convention everywhere: ``1.5 GiB``, ``300 B``.
-
-    >>> human_size(3 * 1024**3 // 2), human_size(300)
-    ('1.5 GiB', '300 B')
-    """
-    if n < 1024:
-        return f"{int(n)} B"
-    for unit in ("KiB", "MiB", "GiB", "TiB"):
-        n /= 1024
-        if n < 1024 or unit == "TiB":
-            return f"{n:.1f} {unit}"
-    raise AssertionError("unreachable")
 
 
 def parse_age(text: str) -> float:
@@ -220,7 +206,7 @@ class Removal:
             "cache_dir": str(self.cache),
             "dry_run": dry_run,
             "freed": self.freed,
-            "freed_human": human_size(self.freed),
+            "freed_human": format_size(self.freed),
             "removed": [v.to_json() for v in self.ordered()],
             "skipped": self.skipped,
         }

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from kuaidi.cache.scan import human_size
+from kuaidi.units import format_size
 
 _JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 _CACHE_OPT = click.option(
@@ -75,7 +75,7 @@ def create_cmd(
     if as_json:
         click.echo(json.dumps(summary, indent=1))
     else:
-        click.echo(f"{out}: {summary['files']} files, {human_size(summary['bytes'])}")
+        click.echo(f"{out}: {summary['files']} files, {format_size(summary['bytes'])}")
         click.echo(f"on the target: kuaidi bundle install {out}")
     return 0
 
@@ -134,7 +134,7 @@ def verify_cmd(bundle: Path, as_json: bool) -> int:
         for p in problems:
             click.echo(f"BAD {p}")
         click.echo(
-            f"{len(manifest.files)} files ({human_size(manifest.total)}) checked, "
+            f"{len(manifest.files)} files ({format_size(manifest.total)}) checked, "
             f"{len(problems)} bad",
             err=True,
         )

@@ -12,8 +12,9 @@ from typing import Any
 
 import click
 
-from kuaidi.cache.scan import Removal, human_size, parse_age
+from kuaidi.cache.scan import Removal, parse_age
 from kuaidi.get import default_cache_dir
+from kuaidi.units import format_size
 
 _CACHE_OPT = click.option(
     "--cache-dir",
@@ -30,12 +31,12 @@ def _print_removal(removal: Removal, dry_run: bool, as_json: bool) -> None:
         return
     verb = "would remove" if dry_run else "removing"
     for v in removal.ordered():
-        size = f" ({human_size(v.bytes)})" if v.bytes else ""
+        size = f" ({format_size(v.bytes)})" if v.bytes else ""
         click.echo(f"{verb} {v.what} {v.label}{size}")
     for note in removal.skipped:
         click.echo(f"kept: {note}", err=True)
     frees = "would free" if dry_run else "freed"
-    click.echo(f"{frees} {human_size(removal.freed)} in {removal.cache}", err=True)
+    click.echo(f"{frees} {format_size(removal.freed)} in {removal.cache}", err=True)
 
 
 @click.command(name="rm")
@@ -133,7 +134,7 @@ def move_cmd(
         state = "" if dry_run or leg["state"] == "removed" else f" ({leg['state']})"
         click.echo(
             f"{verb} {leg['name']}: {leg['source']} → {leg['dest']} "
-            f"({human_size(leg['bytes'])}, {leg['method']}){state}"
+            f"({format_size(leg['bytes'])}, {leg['method']}){state}"
         )
     exports = " ".join(f"{k}={v}" for k, v in summary["env"].items())
     if dry_run:
