@@ -42,6 +42,7 @@ from kuaidi.sources.runplan import Ladder, plan_download
 from kuaidi.sources.select import RunSources, SourceConfig, make_scope
 from kuaidi.store.hf_cache import HFCacheTarget, cached_revision
 from kuaidi.store.local_dir import LocalDirTarget
+from kuaidi.store.local_dir import admit as admit_local
 from kuaidi.store.space import check_room, check_writable, missing_bytes
 from kuaidi.store.target import Refetch, Target, discard_untouched
 from kuaidi.transfer.engine import Engine
@@ -313,6 +314,8 @@ def download(
         listing = ladder.reference
         notes: list[str] = []
         chosen = select_checked(listing.files, names, include, exclude, notes)
+        if local_dir is not None:  # repo files in .cache/huggingface/ would clobber metadata
+            chosen = admit_local(chosen)
         ladder.only([f.path for f in chosen])
         commit = ladder.plan.commit
         if local_dir is not None:

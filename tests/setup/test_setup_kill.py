@@ -70,7 +70,7 @@ def test_sigkill_between_files_then_rerun_completes(home, autodl, tmp_path):
     for leftover in (home / ".config/kuaidi").iterdir():
         leftover.unlink()
     p = plan(options(home, autodl))
-    assert [c.target for c in p.changes] == ["env", "shell", "shell"]
+    assert [c.target for c in p.changes] == ["env", "shell", "shell", "jupyter"]
     from kuaidi.setup import apply
 
     apply(p)

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import ModuleType
 
 from kuaidi.errors import KuaidiError
-from kuaidi.setup import conda, envfile, pip, shellrc, uv
+from kuaidi.setup import conda, envfile, jupyter, pip, shellrc, uv
 from kuaidi.setup.atomic import read_text
 from kuaidi.setup.options import Context, SetupOptions, resolve
 
@@ -24,6 +24,7 @@ WRITERS: dict[str, ModuleType] = {
     "conda": conda,
     "env": envfile,
     "shell": shellrc,
+    "jupyter": jupyter,
 }
 
 

@@ -27,8 +27,10 @@ from kuaidi.errors import (
     RevisionNotFound,
     SourceUnavailable,
     TokenRejected,
+    UnsafeListing,
 )
-from kuaidi.sources.base import Listing, RemoteFile, RepoRef
+from kuaidi.sources.base import Listing, RepoRef
+from kuaidi.sources.entries import PackedEntries, get_capped, valid_size
 from kuaidi.store.paths import safe_relpath
 from kuaidi.transfer.route import Route, origin_of
 
@@ -40,11 +42,16 @@ MAX_PAGES = 10_000  # 10 M entries at 1000/page: beyond that a listing is hostil
 
 @dataclass(frozen=True)
 class HFListing(Listing):
-    """A Listing plus the raw tree entries huggingface_hub caches as ``trees/<commit>.json``."""
+    """A Listing plus the raw tree entries huggingface_hub caches as ``trees/<commit>.json``
+    (kept packed, made into dicts only when the tree cache is written)."""
 
-    tree: dict[str, dict[str, Any]] = field(default_factory=dict)
+    packed: PackedEntries | None = field(default=None, repr=False, compare=False)
     # The repo info's "gated" ("auto"/"manual" on the Hub): files need a granted token.
     gated: bool = False
+
+    @property
+    def tree(self) -> dict[str, dict[str, Any]]:
+        return self.packed.tree() if self.packed is not None else {}
 
 
 def _error(
@@ -124,7 +131,7 @@ class HFSource:
             try:
                 target = url
                 for _ in range(5):
-                    resp = self.client.get(target, headers=self._headers(target))
+                    resp = get_capped(self.client, target, self._headers(target), who=self.endpoint)
                     if resp.status_code in (301, 302, 307, 308) and "location" in resp.headers:
                         target = self._rebase(httpx.URL(target).join(resp.headers["location"]))
                         continue
@@ -188,15 +195,13 @@ class HFSource:
         """Every file of the revision with size and hashes; unsafe paths refuse the listing."""
         commit, gated = self._resolve(repo)
         url: str | None = f"{self.api_base(repo)}/tree/{commit}?recursive=true&expand=false"
-        files: list[RemoteFile] = []
-        tree: dict[str, dict[str, Any]] = {}
+        packed = PackedEntries(self.endpoint)
         seen_pages: set[str] = set()
         while url is not None:
             if url in seen_pages or len(seen_pages) >= MAX_PAGES:
-                raise KuaidiError(
+                raise UnsafeListing(
                     f"the tree listing of {repo.repo_id} does not end (page {len(seen_pages)})",
                     fix="the endpoint's pagination is broken; try another --endpoint",
-                    exit_code=1,
                 )
             seen_pages.add(url)
             resp = self._get(url)
@@ -205,41 +210,47 @@ class HFSource:
             try:
                 entries = resp.json()
             except ValueError as exc:
-                raise KuaidiError(f"{self.endpoint} sent a tree page that is not JSON") from exc
+                raise UnsafeListing(f"{self.endpoint} sent a tree page that is not JSON") from exc
             if not isinstance(entries, list):
-                raise KuaidiError(f"{self.endpoint} sent a tree page that is not a list")
+                raise UnsafeListing(f"{self.endpoint} sent a tree page that is not a list")
             for entry in entries:
-                parsed = self._parse_entry(entry)
-                if parsed is not None:
-                    remote, raw = parsed
-                    files.append(remote)
-                    tree[remote.path] = raw
+                self._add_entry(packed, entry)
             nxt = resp.links.get("next", {}).get("url")
+            del entries, resp  # one page at a time in memory
             url = self._rebase(nxt) if nxt else None
+        files = packed.files()
         return HFListing(
-            repo=repo, commit=commit, files=files, source=self.name, tree=tree, gated=gated
+            repo=repo, commit=commit, files=files, source=self.name, packed=packed, gated=gated
         )
 
-    def _parse_entry(self, entry: Any) -> tuple[RemoteFile, dict[str, Any]] | None:
+    def _add_entry(self, packed: PackedEntries, entry: Any) -> None:
         if not isinstance(entry, dict) or entry.get("type") != "file":
-            return None
+            return
         path = safe_relpath(entry.get("path"))  # raises on traversal, absolute, NUL, "\"
-        size, oid = entry.get("size"), entry.get("oid")
-        if not isinstance(size, int) or size < 0:
-            raise KuaidiError(f"the server listed {path!r} with an invalid size {size!r}")
+        size = valid_size(entry.get("size"), path, self.endpoint)
+        oid = entry.get("oid")
+        blob = oid.lower() if isinstance(oid, str) and _HEX40.match(oid.lower()) else None
         lfs = entry.get("lfs")
-        raw: dict[str, Any] = {"size": size, "blob_id": oid}
         if isinstance(lfs, dict) and isinstance(lfs.get("oid"), str):
             sha256 = lfs["oid"].lower()
             if not _HEX64.match(sha256):
-                raise KuaidiError(f"the server listed {path!r} with a malformed sha256")
-            raw.update(lfs_sha256=sha256, lfs_size=lfs.get("size", size))
-            if isinstance(entry.get("xetHash"), str):
-                raw["xet_hash"] = entry["xetHash"]
-            return RemoteFile(path=path, size=size, sha256=sha256, lfs=True), raw
-        if not isinstance(oid, str) or not _HEX40.match(oid.lower()):
-            raise KuaidiError(f"the server listed {path!r} without a valid git blob id")
-        return RemoteFile(path=path, size=size, git_sha1=oid.lower()), raw
+                raise UnsafeListing(f"the server listed {path!r} with a malformed sha256")
+            xet = entry.get("xetHash")
+            packed.add(
+                path,
+                size,
+                sha256=sha256,
+                lfs=True,
+                blob_id=blob,
+                lfs_size=valid_size(lfs.get("size", size), path, self.endpoint),
+                xet_hash=xet.lower()
+                if isinstance(xet, str) and _HEX64.match(xet.lower())
+                else None,
+            )
+            return
+        if blob is None:
+            raise UnsafeListing(f"the server listed {path!r} without a valid git blob id")
+        packed.add(path, size, git_sha1=blob, blob_id=blob)
 
     def file_url(self, repo: RepoRef, commit: str, path: str) -> str:
         """``{E}/{prefix}{repo}/resolve/{commit}/{path}`` (redirects to resolve-cache or a CDN)."""
