@@ -15,7 +15,7 @@ from types import ModuleType
 
 from kuaidi.errors import KuaidiError
 from kuaidi.setup import conda, envfile, pip, shellrc, uv
-from kuaidi.setup.atomic import read_text
+from kuaidi.atomic import read_text
 from kuaidi.setup.options import Context, SetupOptions, resolve
 
 WRITERS: dict[str, ModuleType] = {

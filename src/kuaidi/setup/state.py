@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kuaidi.errors import KuaidiError
-from kuaidi.setup.atomic import sha256_text, write_atomic
+from kuaidi.atomic import sha256_text, write_atomic
 
 VERSION = 1
 
