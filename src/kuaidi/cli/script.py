@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from kuaidi.cli.setup import mirror_options, options_from
 from kuaidi.atomic import write_atomic
+from kuaidi.cli.setup import mirror_options, options_from
 from kuaidi.setup.script import render_script
 
 

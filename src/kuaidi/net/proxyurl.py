@@ -15,11 +15,11 @@ def proxy_url(value: str) -> str | None:
     """``value`` as ``scheme://host:port`` (``http://`` added when missing), or None if it is
     not one (unknown scheme, no host, no or bad port)."""
     url = value.strip() if "://" in value else f"http://{value.strip()}"
-    parts = urlsplit(url)
     try:
+        parts = urlsplit(url)  # raises on an unclosed IPv6 bracket ("http://[::1")
         port = parts.port
     except ValueError:
-        port = None
+        return None
     if parts.scheme not in SCHEMES or not parts.hostname or not port:
         return None
     return url

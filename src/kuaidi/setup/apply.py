@@ -11,8 +11,8 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from kuaidi.errors import KuaidiError
 from kuaidi.atomic import sha256_text, write_atomic
+from kuaidi.errors import KuaidiError
 from kuaidi.setup.plan import Plan
 from kuaidi.setup.state import UndoState, file_sha256
 from kuaidi.setup.sweep import sweep_leftovers
@@ -38,7 +38,9 @@ def apply(plan: Plan) -> ApplyResult:
     files = [*manifest.files, *(c.path for c in plan.changes), *plan.unchanged]
     if plan.empty:
         if not state.directory.is_dir():
-            return ApplyResult((), tuple(sweep_leftovers(ctx.home, ctx.environ, state.directory, files)))
+            return ApplyResult(
+                (), tuple(sweep_leftovers(ctx.home, ctx.environ, state.directory, files))
+            )
         with FileLock(str(state.lock_path), timeout=30):
             swept = sweep_leftovers(ctx.home, ctx.environ, state.directory, files)
         return ApplyResult((), tuple(swept))

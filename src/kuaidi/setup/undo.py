@@ -69,9 +69,7 @@ def undo(
     for directory in sorted(manifest.created_dirs, key=len, reverse=True):
         with contextlib.suppress(OSError):  # not empty: something else lives there now
             Path(directory).rmdir()
-    return UndoResult(
-        result.restored, result.removed, result.kept_edits, tuple(swept), result.diff
-    )
+    return UndoResult(result.restored, result.removed, result.kept_edits, tuple(swept), result.diff)
 
 
 def _diff(path: Path, old: str | None, new: str | None) -> str:
@@ -81,7 +79,9 @@ def _diff(path: Path, old: str | None, new: str | None) -> str:
         fromfile=str(path) if old is not None else "/dev/null",
         tofile=str(path) if new is not None else "/dev/null",
     )
-    return "".join(ln if ln.endswith("\n") else ln + "\n\\ No newline at end of file\n" for ln in lines)
+    return "".join(
+        ln if ln.endswith("\n") else ln + "\n\\ No newline at end of file\n" for ln in lines
+    )
 
 
 def _steps(state: UndoState, manifest: Manifest, force: bool, *, dry_run: bool) -> UndoResult:
