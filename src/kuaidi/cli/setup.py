@@ -112,6 +112,12 @@ def command(dry_run: bool, do_undo: bool, force: bool, **params: Any) -> int:
     click.echo(f"platform: {ctx.platform.display}; caches on: {where}")
     for warning in the_plan.warnings:
         click.echo(f"note: {warning}")
+    for left in the_plan.left_caches:
+        # setup repoints variables; it moves no data (README: what setup does)
+        click.echo(
+            f"note: {left.old} ({left.shown_size}) stays where it is; {left.variable} now points "
+            f"at {left.new}, so tools no longer see it. Move it: {left.move_command}"
+        )
     if dry_run:
         click.echo(the_plan.diff, nl=False)
         click.echo(f"dry run: {len(the_plan.changes)} file(s) would change; nothing written")

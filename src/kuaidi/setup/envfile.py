@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kuaidi.setup.caches import old_hf_home, saved_token
 from kuaidi.setup.noproxy import no_proxy_members
 from kuaidi.setup.options import Context
 
@@ -63,6 +64,10 @@ def exports(ctx: Context, *, with_indexes: bool = False) -> dict[str, str]:
     }
     if ctx.data_disk is not None:
         values.update(cache_dirs(ctx.data_disk))
+    hf_home = Path(values["HF_HOME"]) if "HF_HOME" in values else old_hf_home(ctx.home, ctx.environ)
+    token = saved_token(ctx.home, ctx.environ, hf_home)
+    if token is not None:  # the saved login keeps working under the new HF_HOME
+        values["HF_TOKEN_PATH"] = str(token)
     if with_indexes:
         values["PIP_INDEX_URL"] = ctx.pypi.url
         values["UV_DEFAULT_INDEX"] = ctx.pypi.url

@@ -16,6 +16,7 @@ from types import ModuleType
 from kuaidi.atomic import read_text
 from kuaidi.errors import KuaidiError
 from kuaidi.setup import conda, envfile, pip, shellrc, uv
+from kuaidi.setup.caches import LeftCache, left_behind
 from kuaidi.setup.options import Context, SetupOptions, resolve
 from kuaidi.setup.parsers import refuse
 
@@ -61,6 +62,7 @@ class Plan:
     changes: tuple[Change, ...]
     unchanged: tuple[Path, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    left_caches: tuple[LeftCache, ...] = ()  # existing caches the new variables point away from
 
     @property
     def empty(self) -> bool:
@@ -93,7 +95,16 @@ def plan(options: SetupOptions) -> Plan:
                 unchanged.append(path)
             else:
                 changes.append(Change(target, path, old, new))
-    return Plan(ctx, tuple(changes), tuple(unchanged), tuple(dict.fromkeys(warnings)))
+    left: list[LeftCache] = []
+    if "env" in ctx.targets and ctx.data_disk is not None:
+        new_dirs = envfile.exports(ctx)
+        left = left_behind(ctx.home, ctx.environ, new_dirs)
+        if "HF_TOKEN_PATH" in new_dirs:
+            warnings.append(
+                f"your saved Hugging Face login {new_dirs['HF_TOKEN_PATH']} stays where it is; "
+                "the env file points HF_TOKEN_PATH at it"
+            )
+    return Plan(ctx, tuple(changes), tuple(unchanged), tuple(dict.fromkeys(warnings)), tuple(left))
 
 
 def _render(writer: ModuleType, ctx: Context, path: Path, old: str | None) -> str:
