@@ -18,6 +18,9 @@ from kuaidi.errors import UsageError
 @click.option(
     "--fix", "do_fix", is_flag=True, help="Repair what is safe to repair (via kuaidi setup)."
 )
+@click.option(
+    "--dry-run", is_flag=True, help="With --fix: print the diffs the fix would make; write nothing."
+)
 @click.option("--offline", is_flag=True, help="Skip the live checks (no network).")
 @click.option("--only", metavar="PREFIXES", help="Comma list of check ids or prefixes (hf,proxy).")
 @click.option(
@@ -38,6 +41,7 @@ from kuaidi.errors import UsageError
 def command(
     as_json: bool,
     do_fix: bool,
+    dry_run: bool,
     offline: bool,
     only: str | None,
     timeout: float,
@@ -47,8 +51,26 @@ def command(
     """Find the traps that make downloads on this box slow, stuck or wrong."""
     prefixes = _prefixes(only)
     ctx = Context.real(root=root, offline=offline, timeout=timeout, platform_name=platform_name)
+    if dry_run and not do_fix:
+        raise UsageError("--dry-run only applies to --fix", fix="use kuaidi doctor --fix --dry-run")
     report = run(ctx, only=prefixes)
     fixed = None
+    if do_fix and dry_run:
+        planned = fix(ctx, report, dry_run=True)
+        if as_json:
+            click.echo(to_json(report, ctx, planned))
+            return report.exit_code
+        console = Console(highlight=False, soft_wrap=True)
+        render(report, ctx, console)
+        if planned.plan is None:
+            console.print("nothing to fix automatically; the fixes above are manual")
+            return report.exit_code
+        click.echo(planned.plan.diff, nl=False)
+        console.print(
+            f"dry run: {planned.setup.command() if planned.setup else ''} would change "
+            f"{len(planned.plan.changes)} file(s); nothing written"
+        )
+        return report.exit_code
     if do_fix:
         fixed = fix(ctx, report)
         if fixed.setup is not None:

@@ -14,7 +14,10 @@ from kuaidi.setup.caches import old_hf_home, saved_token
 from kuaidi.setup.noproxy import no_proxy_members
 from kuaidi.setup.options import Context
 
-HEADER = "# Written by `kuaidi setup`; re-run it to change, `kuaidi setup --undo` to remove.\n"
+HEADER = (
+    "# Written by `kuaidi setup` (or the script `kuaidi script` makes); re-run it to change.\n"
+    "# Undo: `kuaidi setup --undo`, or `bash setup-china-mirrors.sh --undo` without kuaidi.\n"
+)
 EVAL_HEADER = (
     '# From `kuaidi env`: eval "$(kuaidi env)" sets this shell only; `kuaidi setup` persists.\n'
 )
