@@ -94,9 +94,9 @@ def _heredoc(content: str) -> str:
 _PRELUDE = r"""
 mode="${1:-}"
 case "$mode" in
-    "" | --undo) ;;
+    "" | --undo | --dry-run) ;;
     *)
-        echo "usage: bash $0 [--undo]" >&2
+        echo "usage: bash $0 [--undo | --dry-run]" >&2
         exit 2
         ;;
 esac
@@ -156,11 +156,21 @@ kuaidi_put() {
                 echo "kept: $dest already names $marker"
                 return 0
             fi
+            if [ "$mode" = --dry-run ]; then
+                echo "would replace: $dest (keeping $dest.kuaidi-bak)"
+                return 0
+            fi
             [ -e "$dest.kuaidi-bak" ] || cp -p -- "$dest" "$dest.kuaidi-bak"
             echo "replaced: $dest (the old file is $dest.kuaidi-bak)"
+        elif [ "$mode" = --dry-run ]; then
+            echo "would update: $dest"
+            return 0
         else
             echo "updated: $dest"
         fi
+    elif [ "$mode" = --dry-run ]; then
+        echo "would write: $dest"
+        return 0
     else
         echo "wrote: $dest"
     fi
@@ -227,6 +237,10 @@ kuaidi_line() {
         echo "unchanged: $rc"
         return 0
     fi
+    if [ "$mode" = --dry-run ]; then
+        echo "would update: $rc"
+        return 0
+    fi
     kuaidi_state || return 1
     if [ ! -e "$kept" ] && [ ! -e "$kept.absent" ]; then
         if [ -f "$rc" ]; then cp -p -- "$rc" "$kept" || return 1; else : >"$kept.absent"; fi
@@ -272,6 +286,10 @@ if [ "$mode" = --undo ]; then
         done <<<"$created"
     fi
     echo "undone: every file is as it was before this script ran."
+    exit 0
+fi
+if [ "$mode" = --dry-run ]; then
+    echo "dry run: nothing written"
     exit 0
 fi
 echo "done. New shells get the settings; this one: . \"$env_file\""
