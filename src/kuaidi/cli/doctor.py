@@ -32,6 +32,7 @@ from kuaidi.errors import UsageError
 )
 @click.option(
     "--root",
+    envvar="KUAIDI_ROOT",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("/"),
     show_default=True,

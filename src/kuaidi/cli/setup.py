@@ -32,10 +32,11 @@ def mirror_options(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--root",
+            envvar="KUAIDI_ROOT",
             type=click.Path(file_okay=False, path_type=Path),
             default=Path("/"),
             show_default=True,
-            help="Detect the platform under this root (a fake tree in tests).",
+            help="Detect the platform under this root (a fake tree in tests; env KUAIDI_ROOT).",
         ),
         click.option(
             "--data-disk",
