@@ -4,24 +4,30 @@
 
     import kuaidi
 
-    kuaidi.activate()  # first thing in train.py / the notebook: before transformers is imported
+    kuaidi.activate()  # best first; after `import transformers` it repairs huggingface_hub
     path = kuaidi.snapshot_download("Qwen/Qwen2.5-0.5B", allow_patterns=["*.json", "*.safetensors"])
     config = kuaidi.hf_hub_download("Qwen/Qwen2.5-0.5B", "config.json")
 
 ``activate`` exports what ``kuaidi env`` prints (HF_ENDPOINT, Xet and hf_transfer off, caches on
-the platform's data disk) into ``os.environ``, keeping any value you already set. The download
-functions take huggingface_hub's argument names and return the same paths, through kuaidi's
-route ladder and segmented, resumable, verified engine (:func:`kuaidi.get.download`).
+the platform's data disk) into ``os.environ``, keeping any value you already set, and repairs a
+huggingface_hub imported before (:mod:`kuaidi.hubrepair`). The download functions take
+huggingface_hub's argument names and return the same paths, through kuaidi's route ladder and
+segmented, resumable, verified engine (:func:`kuaidi.get.download`).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
+import threading
+import warnings
 from collections.abc import MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from kuaidi.errors import KuaidiError
+from kuaidi.transfer.progress import Events
 
 
 def activate(
@@ -37,10 +43,18 @@ def activate(
 
     ``hf``: a catalog name or URL for the HF mirror (default hf-mirror.com); ``data_disk`` /
     ``platform``: as ``kuaidi setup``'s options. A variable already in the environment is kept
-    unless ``override``. Raises :class:`KuaidiError` when huggingface_hub was imported before
-    and froze another endpoint (the import-time trap: its downloads would ignore the change).
+    unless ``override``. ``environ``: fill this mapping instead of ``os.environ`` (the process's
+    own huggingface_hub is then left alone).
+
+    When huggingface_hub was imported before (the import-time trap: ``import transformers`` in
+    an earlier cell), it is repaired in place — its endpoint, URL template, Xet / hf_transfer
+    switches, cache paths and module-level clients (:mod:`kuaidi.hubrepair`) — so plain
+    ``hf_hub_download`` / ``from_pretrained`` use the mirror from then on; one warning names what
+    changed and any client object built before that it could not repair. Everything is worked
+    out first: when it raises (a bad mirror name, …), nothing was changed, ``os.environ``
+    included.
     """
-    from kuaidi.doctor.runtime import check_runtime
+    from kuaidi import hubrepair
     from kuaidi.setup import resolve
     from kuaidi.setup.envfile import exports
     from kuaidi.setup.options import SetupOptions
@@ -53,14 +67,17 @@ def activate(
         platform=platform,
         data_disk=Path(data_disk) if data_disk is not None else None,
     )
-    changed: dict[str, str] = {}
-    for name, value in exports(resolve(options)).items():
-        if override or not env.get(name):
-            env[name] = value
-            changed[name] = value
-    for finding in check_runtime(environ=env):
-        if finding.severity == "error":
-            raise KuaidiError(finding.message, fix=finding.fix)
+    changed = {
+        name: value
+        for name, value in exports(resolve(options)).items()
+        if override or not env.get(name)
+    }
+    # Another mapping describes another environment: this process's hub is not its to repair.
+    repair = hubrepair.plan({**env, **changed}, sys.modules) if environ is None else None
+    env.update(changed)
+    if repair is not None and not repair.empty:
+        hubrepair.apply(repair)
+        warnings.warn(repair.message(), RuntimeWarning, stacklevel=2)
     return changed
 
 
@@ -81,8 +98,10 @@ def snapshot_download(
     """huggingface_hub's ``snapshot_download``, by kuaidi: returns the snapshot (or local) dir.
 
     ``max_workers`` is the number of connections shared by all files; other keyword options
-    go to :func:`kuaidi.get.download` (``connections``, ``stall_timeout``, ``proxy``, ``source``…).
-    Raises :class:`KuaidiError` naming the first file that could not be verified.
+    go to :func:`kuaidi.get.download` (``connections``, ``stall_timeout``, ``proxy``, ``source``…);
+    ``progress=False`` hides the bar (shown in a notebook and on a terminal). Raises kuaidi's
+    typed errors (:mod:`kuaidi.errors`): ``RepoNotFound``, ``GatedRepo``, … and, for a file not
+    delivered, the class that names why (``VerificationFailed``, ``SourceUnavailable``…).
     """
     options.setdefault("connections", max_workers)
     result = _download(
@@ -130,18 +149,104 @@ def hf_hub_download(
     return str(Path(folder) / path)
 
 
-def _download(repo_id: str, files: Sequence[str], **kwargs: Any) -> str:
+def _download(
+    repo_id: str, files: Sequence[str], *, progress: bool | None = None, **kw: Any
+) -> str:
+    """Run :func:`kuaidi.get.download` with a progress display; raise a typed error on failure.
+
+    kuaidi's own errors (``RepoNotFound``, ``GatedRepo``, ``DiskFull``…) propagate unchanged; a
+    file that was not delivered raises the class its ``FileOutcome.kind`` names.
+    """
+    from kuaidi import errors
     from kuaidi.get import download
 
-    result = download(repo_id, files, **kwargs)
+    events = kw.pop("events", None) or _progress(progress)
+    try:
+        result = download(repo_id, files, events=events, **kw)
+    finally:
+        events.close()
     if not result.ok:
         first = result.failed[0]
-        raise KuaidiError(
+        kind = getattr(errors, first.kind or "", None)
+        typed = isinstance(kind, type) and issubclass(kind, KuaidiError)
+        cls: type[KuaidiError] = kind if typed else KuaidiError  # type: ignore[assignment]
+        raise cls(
             f"{len(result.failed)} file(s) of {repo_id} not delivered; {first.path}: {first.error}",
             fix="call it again: verified bytes are kept and the rest resumes",
-            exit_code=1,
+            exit_code=None if typed else 1,
         )
     return result.path
+
+
+def _progress(progress: bool | None) -> Events:
+    """A bar where someone watches: a notebook (tqdm.auto, else rich, else plain lines) or a
+    terminal (rich); nothing in logs, or with ``progress=False`` / HF_HUB_DISABLE_PROGRESS_BARS."""
+    from kuaidi.transfer.progress import make_progress
+
+    quiet = os.environ.get("HF_HUB_DISABLE_PROGRESS_BARS", "").upper() in ("1", "ON", "YES", "TRUE")
+    if progress is False or (progress is None and quiet):
+        return make_progress("quiet")
+    if in_notebook():
+        try:
+            with warnings.catch_warnings():  # tqdm warns when it falls back to text (no widgets)
+                warnings.simplefilter("ignore")
+                from tqdm.auto import tqdm
+        except ImportError:
+            tqdm = None
+        if tqdm is not None:
+            return TqdmEvents(tqdm)
+        if importlib.util.find_spec("ipywidgets") is not None:  # rich's Jupyter display needs it
+            return make_progress("rich")
+        return make_progress("plain")
+    return make_progress("auto" if progress is None else "rich")
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (IPython's ZMQ shell); never imports IPython itself."""
+    ipython = sys.modules.get("IPython")
+    shell = getattr(ipython, "get_ipython", lambda: None)() if ipython else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
+class TqdmEvents(Events):
+    """The engine's counters shown as one tqdm bar (a widget in a notebook, text otherwise),
+    refreshed from one thread so the engine's workers never touch the display."""
+
+    def __init__(self, tqdm: Any) -> None:
+        super().__init__()
+        self._bar = tqdm(total=0, unit="B", unit_scale=True, unit_divisor=1024, desc="kuaidi")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._refresh, daemon=True)
+        self._thread.start()
+
+    def start(self, total: int, present: int) -> None:
+        super().start(total, present)
+        self._bar.reset(total=total)
+
+    def _refresh(self) -> None:
+        while not self._stop.wait(0.5):
+            self._update()
+
+    def _update(self) -> None:
+        self._bar.n = self.done_bytes
+        self._bar.set_postfix_str(
+            f"files {self.active_files} · conns {self.connections} · retries {self.retries}",
+            refresh=False,
+        )
+        self._bar.refresh()
+
+    def file_finished(self, path: str, ok: bool, error: str | None = None) -> None:
+        super().file_finished(path, ok, error)
+        if not ok:
+            self._bar.write(f"kuaidi: {path} FAILED: {error}")
+
+    def close(self) -> None:
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self._update()
+        self._bar.close()
 
 
 def _patterns(value: str | Sequence[str] | None) -> list[str]:

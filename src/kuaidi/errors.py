@@ -30,6 +30,11 @@ The tree (exit code in brackets)::
     ├── SourceUnavailable [1]       no source answered (down, timing out): try later
     └── Interrupted [130]           Ctrl-C / SIGTERM; progress is kept, rerun to resume
 
+Not an error, but from the same place: :class:`KuaidiWarning` (a ``UserWarning``) for what
+kuaidi worked around and the user should know — a malformed platform file it ignored, a token
+crossing a proxy in clear text. The CLI prints it as one ``kuaidi: warning: …`` line; API users
+see it through :mod:`warnings` (and can turn it into an error with ``-W error``).
+
 ``HubAnswer`` errors are *answers*: the route ladder stops at them rather than trying the next
 source for a different result (a typo'd revision must not fall through to another hub's
 ``master``). Everything else under :class:`KuaidiError` is the user's to act on as the fix says.
@@ -45,6 +50,7 @@ __all__ = [
     "HubAnswer",
     "Interrupted",
     "KuaidiError",
+    "KuaidiWarning",
     "PathError",
     "RepoNotFound",
     "RevisionNotFound",
@@ -156,3 +162,7 @@ class Interrupted(KuaidiError):
     """Ctrl-C or SIGTERM. What reached the disk is journaled; rerun the same command."""
 
     exit_code = 130
+
+
+class KuaidiWarning(UserWarning):
+    """Something kuaidi worked around and says once: one line, naming the thing and the fix."""

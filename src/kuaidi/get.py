@@ -20,27 +20,55 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import httpx
 
-from kuaidi.errors import KuaidiError
-from kuaidi.sources.base import RemoteFile, RepoRef
+from kuaidi import errors
+from kuaidi.errors import (
+    EntryNotFound,
+    GatedRepo,
+    HubAnswer,
+    KuaidiError,
+    PathError,
+    SourceUnavailable,
+    TokenRejected,
+    UsageError,
+)
+from kuaidi.repoargs import parse_repo, select_checked, select_files
+from kuaidi.sources.base import RepoRef
 from kuaidi.sources.runplan import Ladder, plan_download
 from kuaidi.sources.select import RunSources, SourceConfig, make_scope
-from kuaidi.store.hf_cache import HFCacheTarget
+from kuaidi.store.hf_cache import HFCacheTarget, cached_revision
 from kuaidi.store.local_dir import LocalDirTarget
+from kuaidi.store.local_dir import admit as admit_local
+from kuaidi.store.space import check_room, check_writable, missing_bytes
+from kuaidi.store.target import Refetch, Target, discard_untouched
 from kuaidi.transfer.engine import Engine
 from kuaidi.transfer.job import EngineOptions, FileOutcome, Outcomes
 from kuaidi.transfer.progress import Events, make_progress
 
+__all__ = [
+    "Result",
+    "default_cache_dir",
+    "default_token",
+    "download",
+    "hub_offline",
+    "parse_repo",
+    "select_files",
+]
+
 
 @dataclass
 class Result(Outcomes):
-    """What a download delivered; ``ok`` only when every file asked for is present and verified."""
+    """What a download delivered; ``ok`` only when every file asked for is present and verified.
+
+    A file is ``"fetched"`` (its bytes arrived and matched the listed hash), ``"present"``
+    (already there with the listed size: not re-hashed; ``force_download`` fetches it again)
+    or ``"failed"`` (``kind`` says why, as a :mod:`kuaidi.errors` class name). ``notes`` are
+    one-line remarks for stderr (an offline fallback, a pattern that matched nothing).
+    """
 
     repo_id: str
     repo_type: str
@@ -53,7 +81,12 @@ class Result(Outcomes):
     retries: int = 0
     seconds: float = 0.0
     dry_run: bool = False
+    offline: bool = False
+    notes: list[str] = field(default_factory=list)
     ladder: Ladder | None = field(default=None, repr=False)
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
 
     def to_json(self) -> dict[str, Any]:
         """The stable ``--json`` summary (never contains the token)."""
@@ -65,14 +98,16 @@ class Result(Outcomes):
             "commit": self.commit,
             "path": self.path,
             "dry_run": self.dry_run,
+            "offline": self.offline,
             "files": [asdict(f) for f in self.files],
             "bytes": self.bytes_total,
             "bytes_fetched": self.bytes_fetched,
             "retries": self.retries,
-            "verified": sum(1 for f in self.files if f.status != "failed")
-            if not self.dry_run
-            else 0,
-            "failed": [{"path": f.path, "error": f.error} for f in self.failed],
+            # hash-verified this run; "present" ones were checked by size only
+            "verified": self.count("fetched"),
+            "present": self.count("present"),
+            "failed": [{"path": f.path, "kind": f.kind, "error": f.error} for f in self.failed],
+            "notes": list(self.notes),
             "seconds": round(self.seconds, 3),
             # The route ladder: per file, the sources that may serve it in order and why
             # (each file's "sources" above says which ones actually did).
@@ -95,6 +130,14 @@ def default_cache_dir(env: dict[str, str] | None = None) -> Path:
     return Path(value).expanduser() if value else _hf_home(env) / "hub"
 
 
+def _cache_source(env: dict[str, str]) -> str:
+    """How the default cache was named, for a fix that points at the right knob."""
+    for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HOME"):
+        if env.get(name):
+            return f"--cache-dir (or {name})"
+    return "--cache-dir (or HF_HOME)"
+
+
 def default_token(env: dict[str, str] | None = None) -> str | None:
     env = dict(os.environ) if env is None else env
     for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
@@ -107,70 +150,40 @@ def default_token(env: dict[str, str] | None = None) -> str | None:
         return None
 
 
-# -- arguments --------------------------------------------------------------------------------
-def parse_repo(arg: str, repo_type: str = "model") -> tuple[RepoRef | None, str | None, str | None]:
-    """Split ``org/name`` or ``hf://[datasets/]org/name[@rev][/path]``.
-
-    Returns ``(repo without revision applied, revision or None, path or None)``.
-
-    >>> parse_repo("hf://datasets/org/data@v1/train/a.parquet")[1:]
-    ('v1', 'train/a.parquet')
-    """
-    if not arg.startswith("hf://"):
-        if arg.count("/") > 1 or not arg.strip("/"):
-            raise KuaidiError(f"not a repo id: {arg!r}", fix="use org/name or hf://org/name")
-        return RepoRef(arg.strip("/"), repo_type), None, None  # type: ignore[arg-type]
-    rest = arg[len("hf://") :]
-    for prefix, kind in (("datasets/", "dataset"), ("models/", "model")):
-        if rest.startswith(prefix):
-            rest, repo_type = rest[len(prefix) :], kind
-            break
-    parts = rest.split("/")
-    if len(parts) < 2 or not parts[0] or not parts[1]:
-        raise KuaidiError(
-            f"not a repo URL: {arg!r}", fix="use hf://[datasets/]org/name[@rev][/path]"
-        )
-    name, _, revision = parts[1].partition("@")
-    path = "/".join(parts[2:]) or None
-    repo = RepoRef(f"{parts[0]}/{name}", repo_type)  # type: ignore[arg-type]
-    return repo, (unquote(revision) if revision else None), path
+def hub_offline(env: dict[str, str] | None = None) -> bool:
+    """``HF_HUB_OFFLINE`` as huggingface_hub reads it (1/ON/YES/TRUE, any case)."""
+    env = dict(os.environ) if env is None else env
+    return env.get("HF_HUB_OFFLINE", "").strip().upper() in ("1", "ON", "YES", "TRUE")
 
 
-def _pattern(p: str) -> str:
-    return p + "*" if p.endswith("/") else p  # "dir/" means everything under dir
-
-
-def select_files(
-    files: list[RemoteFile],
-    names: Sequence[str] = (),
-    include: Sequence[str] = (),
-    exclude: Sequence[str] = (),
-) -> list[RemoteFile]:
-    """Anchored selection, as huggingface_hub filters: fnmatch on the whole path (``*`` crosses
-    ``/``); exact ``names`` plus ``include`` globs (all when neither), minus ``exclude``.
-
-    >>> fs = [RemoteFile("a.md", 1, git_sha1="0"*40), RemoteFile("a.md.bak", 1, git_sha1="1"*40)]
-    >>> [f.path for f in select_files(fs, exclude=["*.md"])]
-    ['a.md.bak']
-    """
-    by_path = {f.path: f for f in files}
-    missing = [n for n in names if n not in by_path]
-    if missing:
-        raise KuaidiError(
-            f"not in the repo at this revision: {', '.join(missing)}",
-            fix="check the file names: paths are relative to the repo root",
-        )
-    inc = [_pattern(p) for p in include]
-    exc = [_pattern(p) for p in exclude]
-    wanted = set(names)
-    out = []
-    for f in files:
-        chosen = (
-            (not names and not inc) or f.path in wanted or any(fnmatchcase(f.path, p) for p in inc)
-        )
-        if chosen and not any(fnmatchcase(f.path, p) for p in exc):
-            out.append(f)
-    return out
+# -- the cache, offline ---------------------------------------------------------------------------
+def _from_cache(
+    cache: Path,
+    repo: RepoRef,
+    names: Sequence[str],
+    include: Sequence[str],
+    exclude: Sequence[str],
+) -> Result | None:
+    """The cached snapshot of ``repo.revision`` when every selected file is in it, else None."""
+    found = cached_revision(cache, repo)
+    if found is None:
+        return None
+    commit, files = found
+    try:
+        chosen = select_files(files, names, include, exclude)
+    except KuaidiError:
+        return None
+    target = HFCacheTarget(cache, repo, commit)
+    if not chosen or not all(
+        target.is_present(f) and (target.snapshot / f.path).exists() for f in chosen
+    ):
+        return None
+    result = Result(
+        repo.repo_id, repo.repo_type, repo.revision, commit, str(target.snapshot), offline=True
+    )
+    result.files = [FileOutcome(f.path, f.size, "present") for f in chosen]
+    result.bytes_total = sum(f.size for f in chosen)
+    return result
 
 
 def download(
@@ -197,6 +210,7 @@ def download(
     network_turbo: str | Path | None = None,
     source: str | None = None,
     allow_modelscope_only: bool = False,
+    force_download: bool = False,
     dry_run: bool = False,
     events: Events | None = None,
     client: httpx.Client | None = None,
@@ -209,23 +223,55 @@ def download(
     (``"none"`` turns ModelScope off); ``origin`` and ``origin_hosts`` (used only through a
     proxy: ``proxy``, KUAIDI_PROXY, the shell's, or the ``network_turbo`` file); ``source``
     forces one kind (``mirror``/``hf-mirror``, ``modelscope``, ``origin``). ``on_plan`` sees
-    the plan before any byte moves (``--explain``).
+    the plan before any byte moves (``--explain``). ``files`` may name folders.
 
-    ``token=False`` sends no token even when HF_TOKEN is set. Raises KuaidiError for bad input
-    or when no source can list the repo; per-file failures are in ``Result.failed``.
+    As huggingface_hub: a file already present with its listed size is not fetched again
+    (``force_download=True`` fetches it again and replaces it once verified); with
+    ``HF_HUB_OFFLINE=1`` nothing touches the network and the cached snapshot is returned;
+    when no source answers, a cached snapshot holding every selected file is returned with a
+    note in ``Result.notes``.
+
+    ``token=False`` sends no token even when HF_TOKEN is set. Raises a :mod:`kuaidi.errors`
+    error for bad input, paths, space, or when no source can list the repo (a ``HubAnswer``
+    such as RevisionNotFound is final); per-file failures are in ``Result.failed``.
     """
     t0 = time.monotonic()
+    env = dict(os.environ)
     if repo_type not in ("model", "dataset"):
-        raise KuaidiError(f"unknown repo type {repo_type!r}", fix="use --repo-type model|dataset")
+        raise UsageError(f"unknown repo type {repo_type!r}", fix="use --repo-type model|dataset")
     if cache_dir is not None and local_dir is not None:
-        raise KuaidiError("both --cache-dir and --local-dir given", fix="choose one of them")
+        raise UsageError("both --cache-dir and --local-dir given", fix="choose one of them")
     if connections < 1:
-        raise KuaidiError(f"--connections must be >= 1, got {connections}", fix="e.g. 8")
+        raise UsageError(f"--connections must be >= 1, got {connections}", fix="e.g. 8")
     repo0, url_rev, url_path = parse_repo(repo_id, repo_type)
     assert repo0 is not None
+    if revision and url_rev and revision != url_rev:
+        raise UsageError(
+            f"two revisions: {url_rev!r} in {repo_id!r} and --revision {revision!r}",
+            fix="give the revision once",
+        )
     rev = revision or url_rev or "main"
     repo = RepoRef(repo0.repo_id, repo0.repo_type, rev)
     names = [*([url_path] if url_path else []), *files]
+    # Where the bytes go must be usable before any request (no traceback after the listing).
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir(env)
+    dest, what = (Path(local_dir), "--local-dir") if local_dir is not None else (cache, "")
+    what = what or ("--cache-dir" if cache_dir is not None else _cache_source(env))
+    check_writable(dest, what)
+    if hub_offline(env):
+        cached = (
+            None if local_dir is not None else _from_cache(cache, repo, names, include, exclude)
+        )
+        if cached is None:
+            raise SourceUnavailable(
+                f"HF_HUB_OFFLINE is set and {repo.repo_id}@{rev} is not completely in the "
+                f"cache {cache}" + (" (offline mode reads only the HF cache)" if local_dir else ""),
+                fix="unset HF_HUB_OFFLINE to download it",
+            )
+        cached.notes.append(f"offline (HF_HUB_OFFLINE): the cached snapshot {cached.commit[:12]}")
+        cached.dry_run = dry_run
+        cached.seconds = time.monotonic() - t0
+        return cached
     config = SourceConfig.from_args(
         endpoint=endpoint,
         modelscope_endpoint=modelscope_endpoint,
@@ -249,16 +295,35 @@ def download(
         client=client,
     )
     try:
-        ladder = plan_download(run, repo)
+        try:
+            ladder = plan_download(run, repo)
+        except SourceUnavailable as exc:
+            # As huggingface_hub: no source answered, but the cache has it → use the cache.
+            cached = (
+                None if local_dir is not None else _from_cache(cache, repo, names, include, exclude)
+            )
+            if cached is None:
+                raise
+            cached.notes.append(
+                f"no source answered ({exc.message}); using the cached snapshot "
+                f"{cached.commit[:12]} of {repo.repo_id}@{rev}"
+            )
+            cached.dry_run = dry_run
+            cached.seconds = time.monotonic() - t0
+            return cached
         listing = ladder.reference
-        chosen = select_files(listing.files, names, include, exclude)
+        notes: list[str] = []
+        chosen = select_checked(listing.files, names, include, exclude, notes)
+        if local_dir is not None:  # repo files in .cache/huggingface/ would clobber metadata
+            chosen = admit_local(chosen)
         ladder.only([f.path for f in chosen])
         commit = ladder.plan.commit
         if local_dir is not None:
-            target: HFCacheTarget | LocalDirTarget = LocalDirTarget(Path(local_dir), commit)
+            target: Target = LocalDirTarget(Path(local_dir), commit)
         else:
-            cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
             target = HFCacheTarget(cache, repo, commit)
+        if force_download:
+            target = Refetch(target)
         result = Result(
             repo.repo_id,
             repo.repo_type,
@@ -267,16 +332,29 @@ def download(
             "",
             bytes_total=sum(f.size for f in chosen),
             dry_run=dry_run,
+            notes=notes,
             ladder=ladder,
         )
         if on_plan is not None:
             on_plan(ladder)
+        if _origin_only(ladder):
+            notes.append(
+                "the origin serves every file, through the proxy (slow and metered): "
+                "no domestic source lists this repo"
+            )
         if dry_run:
             result.files = [FileOutcome(f.path, f.size, "planned") for f in chosen]
             result.path = str(target.snapshot if isinstance(target, HFCacheTarget) else target.root)
             result.seconds = time.monotonic() - t0
             return result
-        target.prepare()
+        _refuse_gated(ladder, tok)
+        check_room(dest, missing_bytes(target, chosen), what)
+        try:
+            target.prepare()
+        except OSError as exc:  # e.g. read-only after the check, or a file in the way
+            raise PathError(
+                f"cannot write in {dest}: {exc.strerror or exc}", fix=f"point {what} elsewhere"
+            ) from exc
         opts = EngineOptions(
             connections=connections, stall_timeout=stall_timeout, max_retries=max_retries
         )
@@ -285,13 +363,8 @@ def download(
         if min_speed is not None:
             opts = dataclasses.replace(opts, min_speed=min_speed)
         report = Engine(target, opts, events or make_progress("quiet")).run(ladder.jobs())
-        gated = [f for f in report.failed if "GatedRepo" in (f.error or "")]
-        if gated and len(gated) == len(report.files):
-            raise KuaidiError(
-                f"{repo.repo_id} is gated: the endpoint refused its files "
-                f"({'no token sent' if tok is None else 'the token has no access'})",
-                fix="accept the licence on the Hub, then pass --token or set HF_TOKEN",
-            )
+        discard_untouched(target, chosen, {f.path for f in report.failed if f.bytes_fetched == 0})
+        _raise_shared_answer(report, repo, tok)
         # The ref is written under the HF revision even when ModelScope listed the files.
         result.path = str(target.finish(dataclasses.replace(listing, repo=repo), ladder.tree))
         result.files = report.files
@@ -301,3 +374,46 @@ def download(
         return result
     finally:
         run.close()
+
+
+def _origin_only(ladder: Ladder) -> bool:
+    """Every file's first rung is the origin: the run falls back to the metered proxy."""
+    firsts = [fp.routes[0].kind for fp in ladder.plan.files if fp.routes]
+    return bool(firsts) and all(kind == "origin" for kind in firsts)
+
+
+def _refuse_gated(ladder: Ladder, token: str | None) -> None:
+    """GatedRepo before any file request when the Hub said "gated", no token is at hand, and
+    no ModelScope rung could serve a file instead: every file would be refused alike."""
+    if not getattr(ladder.reference, "gated", False) or token is not None:
+        return
+    if any(r.kind == "modelscope" for fp in ladder.plan.files for r in fp.routes):
+        return
+    raise GatedRepo(
+        f"{ladder.plan.repo.repo_id} is gated and no token is set",
+        fix="accept the licence on the Hub, then set HF_TOKEN (or `hf auth login`, --token)",
+    )
+
+
+def _raise_shared_answer(report: Outcomes, repo: RepoRef, token: str | None) -> None:
+    """One error, once, when every failed file failed for the same repo-wide answer (gated,
+    token rejected) and nothing was delivered: not the server's message per file."""
+    kinds = {f.kind for f in report.failed}
+    if not report.failed or any(f.status == "fetched" for f in report.files) or len(kinds) != 1:
+        return
+    cls = getattr(errors, next(iter(kinds)) or "", None)
+    if cls is GatedRepo:
+        raise GatedRepo(
+            f"{repo.repo_id} is gated: the endpoint refused its files "
+            f"({'no token sent' if token is None else 'the token has no access'})",
+            fix="accept the licence on the Hub, then pass --token or set HF_TOKEN"
+            + ("" if token is None else "; the token goes only to a mirror you name (--endpoint)"),
+        )
+    first = report.failed[0]
+    if cls is TokenRejected:
+        raise TokenRejected(
+            f"token rejected while fetching the files of {repo.repo_id} ({first.error})",
+            fix="check HF_TOKEN / --token, or log in again with `hf auth login`",
+        )
+    if isinstance(cls, type) and issubclass(cls, HubAnswer) and cls is not EntryNotFound:
+        raise cls(f"{repo.repo_id}: {first.error}")

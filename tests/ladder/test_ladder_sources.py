@@ -121,6 +121,8 @@ def test_neither_has_it_origin_through_tinyproxy_with_global_proxy_exported(
     assert summary["ok"], summary["failed"]
     assert summary["ladder"]["reference"] == "origin"
     assert read_tree(Path(summary["path"])) == expected(sim, NESTED)
+    # the fall back to the metered proxy is said (issue 10 #11), in --json and on stderr
+    assert any("through the proxy (slow and metered)" in n for n in summary["notes"])
     for host in ("origin", "origin-cdn"):
         entries = sim.log(host).entries
         assert entries and {e.client[0] for e in entries} == {EGRESS}, host

@@ -70,7 +70,7 @@ def test_sigkill_between_files_then_rerun_completes(home, autodl, tmp_path):
     (leftover,) = (home / ".config/kuaidi").iterdir()
     assert TEMP_NAME.match(leftover.name)
     p = plan(options(home, autodl))
-    assert [c.target for c in p.changes] == ["env", "shell", "shell"]
+    assert [c.target for c in p.changes] == ["env", "shell", "shell", "jupyter"]
     from kuaidi.setup import apply
 
     assert leftover in apply(p).swept  # the next run sweeps the killed one's temp file

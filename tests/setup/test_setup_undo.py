@@ -34,10 +34,11 @@ def test_undo_restores_every_file_byte_identical(home, autodl):
     _lived_in_home(home)
     before = snapshot(home)
     written = apply(plan(options(home, autodl))).written
-    assert len(written) == 5  # pip, uv, conda, env, .bashrc (Debian ~/.profile reads ~/.bashrc)
+    # pip, uv, conda, env, .bashrc (Debian ~/.profile reads ~/.bashrc), the IPython startup file
+    assert len(written) == 6
     assert snapshot(home) != before
     result = undo(home)
-    assert len(result.restored) == 3 and len(result.removed) == 2
+    assert len(result.restored) == 3 and len(result.removed) == 3
     assert snapshot(home) == before  # bytes and modes, and no directory left behind
 
 

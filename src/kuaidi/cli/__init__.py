@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
+from typing import Any
 
 import click
 
 from kuaidi import __version__
-from kuaidi.errors import KuaidiError
+from kuaidi.errors import KuaidiError, KuaidiWarning
 
 # verb -> (module, one-line help). Adding a verb = one line here + one module.
 VERBS: dict[str, tuple[str, str]] = {
@@ -67,8 +69,20 @@ def cli() -> None:
     """kuaidi (快递): code, packages and model weights onto GPU boxes in mainland China."""
 
 
+def _show_warning(message: Any, category: Any, *args: Any, **kw: Any) -> None:
+    """A :class:`KuaidiWarning` as one ``kuaidi: warning:`` line; others as Python shows them."""
+    if isinstance(category, type) and issubclass(category, KuaidiWarning):
+        click.echo(f"kuaidi: warning: {' '.join(str(message).split())}", err=True)
+    else:
+        _python_show_warning(message, category, *args, **kw)
+
+
+_python_show_warning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the CLI, turning KuaidiError into a one-line error."""
+    warnings.showwarning = _show_warning
     try:
         # Commands may return an int exit status (e.g. 1 when some files failed).
         rv = cli.main(args=argv, prog_name="kuaidi", standalone_mode=False)

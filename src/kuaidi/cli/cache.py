@@ -12,6 +12,7 @@ from rich.table import Table
 from kuaidi.errors import KuaidiError
 from kuaidi.get import default_cache_dir
 from kuaidi.store.inspect import list_repos, verify
+from kuaidi.units import format_size, plural
 
 _CACHE_OPT = click.option(
     "--cache-dir",
@@ -43,6 +44,8 @@ def list_cmd(cache_dir: Path | None, as_json: bool) -> int:
                         "blobs": r.blobs,
                         "revisions": r.revisions,
                         "partial_bytes": r.partial_bytes,
+                        "partials": r.partials,
+                        "complete": r.complete,
                         "path": str(r.path),
                     }
                     for r in repos
@@ -55,22 +58,30 @@ def list_cmd(cache_dir: Path | None, as_json: bool) -> int:
     for col in ("type", "repo", "size", "files", "refs", "partial (resumable)"):
         table.add_column(col)
     for r in repos:
+        partial = "-"
+        if r.partials:
+            partial = f"{format_size(r.partial_bytes)} in {plural(r.partials, 'file')}"
         table.add_row(
             r.repo_type,
             r.repo_id,
-            f"{r.size / 1e6:,.1f} MB",
+            format_size(r.size),
             str(r.blobs),
-            ", ".join(r.revisions) or "-",
-            f"{r.partial_bytes / 1e6:,.1f} MB" if r.partial_bytes else "-",
+            ", ".join(r.revisions) or ("-" if r.complete else "(interrupted: no snapshot yet)"),
+            partial,
         )
     Console().print(table)
     try:  # huggingface_hub's own view, when installed: its warnings mean a broken layout
         from huggingface_hub import scan_cache_dir
 
-        for warning in scan_cache_dir(cache).warnings:
-            click.echo(f"huggingface_hub: {warning}", err=True)
+        warnings = scan_cache_dir(cache).warnings
     except Exception:
-        pass
+        warnings = []
+    # An interrupted first download has blobs but no snapshots/ yet: hub calls that corrupt,
+    # kuaidi lists it above as partial — a rerun resumes it.
+    interrupted = [str(r.path) for r in repos if not r.complete]
+    for warning in warnings:
+        if not any(path in str(warning) for path in interrupted):
+            click.echo(f"huggingface_hub: {warning}", err=True)
     return 0
 
 
@@ -90,6 +101,17 @@ def verify_cmd(repo_id: str | None, cache_dir: Path | None) -> int:
         checked += 1
         if not check.ok:
             bad += 1
-            click.echo(f"CORRUPT {check.repo_id}: {check.blob} ({check.reason})")
-    click.echo(f"{checked} blobs checked, {bad} corrupt", err=True)
+            names = ", ".join(check.paths) or "(no snapshot links to it)"
+            again = f"kuaidi get {check.repo_id}"
+            if check.repo_type != "model":
+                again += f" --repo-type {check.repo_type}"
+            one = f" {check.paths[0]}" if len(check.paths) == 1 else ""
+            click.echo(
+                f"CORRUPT {check.repo_id}: {names} — blob {check.blob.name[:12]}… "
+                f"({check.reason}); fix: {again}{one} --force-download"
+            )
+    click.echo(
+        f"{plural(checked, 'blob')} checked, {bad} corrupt",
+        err=True,
+    )
     return 1 if bad else 0

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import click
 
-from kuaidi.get import download
+from kuaidi.get import Result, download, hub_offline
 from kuaidi.sources.runplan import Ladder
 from kuaidi.transfer.job import FileOutcome
 from kuaidi.transfer.progress import make_progress
+from kuaidi.units import format_rate, format_size, parse_size, plural
 
 
 @click.command(name="get")
@@ -84,11 +85,12 @@ from kuaidi.transfer.progress import make_progress
 )
 @click.option(
     "--connections",
+    "--max-workers",
     "-n",
     type=click.IntRange(1, 256),
     default=8,
     show_default=True,
-    help="Connections shared by all files.",
+    help="Connections shared by all files (--max-workers: hf's name for it).",
 )
 @click.option(
     "--stall-timeout",
@@ -113,10 +115,15 @@ from kuaidi.transfer.progress import make_progress
 )
 @click.option(
     "--min-speed",
-    type=click.IntRange(0),
-    metavar="BYTES",
-    help="Bytes/s a connection must keep up over --stall-timeout; slower counts as a stall "
-    "and moves the file down the ladder (default 4096).",
+    metavar="SIZE",
+    help="Bytes/s a connection must keep up over --stall-timeout, e.g. 512KiB or 1MiB; slower "
+    "counts as a stall and moves the file down the ladder (default 4KiB).",
+)
+@click.option(
+    "--force-download",
+    is_flag=True,
+    help="Fetch every selected file again, even if already present; a file is replaced only "
+    "once the new bytes are verified (e.g. after `kuaidi cache verify` found one corrupt).",
 )
 @click.option(
     "--journal-every",
@@ -154,7 +161,8 @@ def command(
     stall_timeout: float,
     proxy: str | None,
     max_retries: int,
-    min_speed: int | None,
+    min_speed: str | None,
+    force_download: bool,
     journal_every: int | None,
     dry_run: bool,
     explain: bool,
@@ -193,13 +201,16 @@ def command(
         connections=connections,
         stall_timeout=stall_timeout,
         max_retries=max_retries,
-        min_speed=min_speed,
+        min_speed=None if min_speed is None else parse_size(min_speed, what="--min-speed"),
+        force_download=force_download,
         proxy=proxy,
         journal_every=journal_every,
         dry_run=dry_run,
         events=make_progress(mode),
         on_plan=show_plan,
     )
+    for note in result.notes:  # an offline fallback, a pattern that matched nothing, …
+        click.echo(f"kuaidi: note: {note}", err=True)
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=1))
         return 0 if result.ok else 1
@@ -207,10 +218,10 @@ def command(
         return 0
     if dry_run:
         for f in result.files:
-            click.echo(f"{f.size:>14,}  {f.path}")
+            click.echo(f"{format_size(f.size):>10}  {f.path}")
         click.echo(
-            f"{len(result.files)} files, {result.bytes_total:,} bytes "
-            f"({result.repo_id}@{result.commit[:12]})"
+            f"{plural(len(result.files), 'file')}, {format_size(result.bytes_total)} "
+            f"({result.bytes_total:,} bytes; {result.repo_id}@{result.commit[:12]})"
         )
         return 0
     if explain:
@@ -219,23 +230,41 @@ def command(
     for f in result.failed:
         click.echo(f"kuaidi: error: {f.path}: {f.error}", err=True)
     if not quiet:
-        verified = len(result.files) - len(result.failed)
-        mb = result.bytes_fetched / 1e6
-        speed = mb / result.seconds if result.seconds > 0 else 0.0
-        if result.ok and result.bytes_fetched == 0:  # a rerun: nothing moved, say so plainly
-            fetched = "already complete, nothing fetched"
-        else:
-            fetched = f"{mb:.1f} MB fetched in {result.seconds:.1f}s ({speed:.1f} MB/s)"
-        click.echo(
-            f"{'ok' if result.ok else 'INCOMPLETE'}: {verified}/{len(result.files)} files "
-            f"verified, {fetched}, {result.retries} retries",
-            err=True,
-        )
+        click.echo(summary(result), err=True)
     # The path on stdout, like `hf download`, so `$(kuaidi get …)` works in scripts.
     if result.ok:
         click.echo(result.path)
     sys.stdout.flush()
     return 0 if result.ok else 1
+
+
+def summary(result: Result) -> str:
+    """The last stderr line: what was fetched and hash-verified, what was only found present
+    (by size — not re-hashed), what failed.
+
+    ``ok: 5/5 files verified, 2.9 MiB fetched in 0.3s (9.1 MiB/s)``;
+    ``ok: 5 files already present (checked by size; --force-download re-fetches), nothing
+    fetched``."""
+    total, fetched = len(result.files), result.count("fetched")
+    present = result.count("present")
+    recheck = "(checked by size; --force-download re-fetches)"
+    head = "ok" if result.ok else "INCOMPLETE"
+    if fetched or result.failed or not present:
+        speed = result.bytes_fetched / result.seconds if result.seconds > 0 else 0.0
+        noun = "file" if total == 1 else "files"
+        text = (
+            f"{head}: {fetched}/{total} {noun} verified, {format_size(result.bytes_fetched)} "
+            f"fetched in {result.seconds:.1f}s ({format_rate(speed)})"
+        )
+        if present:
+            text += f"; {present} already present {recheck}"
+        if result.failed:
+            text += f"; {len(result.failed)} failed"
+    else:
+        text = f"{head}: {plural(present, 'file')} already present {recheck}, nothing fetched"
+    if result.offline:
+        text += " — from the cache, no source was asked" if hub_offline() else " — from the cache"
+    return f"{text}, {plural(result.retries, 'retry', 'retries')}" if result.retries else text
 
 
 def served(files: list[FileOutcome]) -> list[str]:

@@ -14,19 +14,7 @@ from kuaidi.errors import KuaidiError
 from kuaidi.probe import DEFAULT_TIMEOUT, TARGETS, ProbeResult, parse_candidate, probe
 from kuaidi.probe.apply import WRITERS, apply_winner, setup_command
 from kuaidi.probe.report import as_dict, render
-
-
-def _size(text: str) -> int:
-    units = {"k": 1024, "m": 1024**2}
-    text = text.strip().lower().removesuffix("ib").removesuffix("b")
-    try:
-        if text and text[-1] in units:
-            return int(float(text[:-1]) * units[text[-1]])
-        return int(text)
-    except ValueError:
-        raise KuaidiError(
-            f"--bytes {text!r} is not a size", fix="write it like 2MiB or 512k"
-        ) from None
+from kuaidi.units import parse_size
 
 
 def _platform_proxy(root: Path) -> str:
@@ -113,7 +101,7 @@ def command(
             "--candidate needs one target", fix="e.g. kuaidi probe pypi --candidate x=URL"
         )
     cands = [parse_candidate(c, kinds[0]) for c in candidates] if candidates else None
-    size = _size(range_bytes)
+    size = parse_size(range_bytes, what="--bytes")
     if proxy == "turbo":
         proxy = _platform_proxy(root)
     if proxy and do_apply:

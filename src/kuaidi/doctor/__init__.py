@@ -14,7 +14,7 @@ Checks live in small modules by concern (``hf``, ``proxy``, ``turbo``, ``pip``, 
 
 from __future__ import annotations
 
-from kuaidi.doctor import conda, disks, hf, live, pip, proxy, shellrc, turbo  # noqa: F401 (register)
+from kuaidi.doctor import conda, disks, hf, jupyter, live, pip, proxy, shellrc, turbo  # noqa: F401
 from kuaidi.doctor.context import Context
 from kuaidi.doctor.fixing import FixResult, fix, merge_fixes, new_shell
 from kuaidi.doctor.model import REGISTRY, SEVERITIES, Check, Finding, Report, SetupFix, check

@@ -12,10 +12,13 @@ ScopedToken(origin='https://hf-mirror.com:443')
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Generator, Iterable
 from urllib.parse import urlsplit
 
 import httpx
+
+from kuaidi.errors import KuaidiWarning
 
 Origin = tuple[str, str, int]
 
@@ -28,7 +31,10 @@ def origin_of(url: str) -> Origin:
     """
     parts = urlsplit(url if "://" in url else f"https://{url}")
     scheme = parts.scheme.lower()
-    port = parts.port or (443 if scheme == "https" else 80)
+    try:
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError:  # a malformed port: an origin no real request can have (no token)
+        return ("invalid", url, -1)
     return (scheme, (parts.hostname or "").lower(), port)
 
 
@@ -79,3 +85,22 @@ def authorization_guard(allowed: Iterable[Origin]) -> Callable[[httpx.Request], 
             del request.headers["authorization"]
 
     return guard
+
+
+def warn_if_cleartext(origin: Origin, proxy: str | None, shown_proxy: str | None = None) -> None:
+    """Warn (once) when a token for a plain-``http://`` origin goes through a proxy.
+
+    Over http the proxy — a platform's shared one, a lab's — reads the token. kuaidi warns
+    rather than refuses: the default origin is https, so this happens only for an origin the
+    user named (a self-hosted hub, the simulator), and refusing the one host they asked for
+    helps nobody; the warning says how to keep the token private.
+    """
+    scheme, host, port = origin
+    if scheme != "http" or proxy is None:
+        return
+    warnings.warn(
+        f"the HF token for http://{host}:{port} crosses the proxy {shown_proxy or 'in use'} in "
+        "clear text (fix: use an https:// origin, or pass --token '' to send none)",
+        KuaidiWarning,
+        stacklevel=3,
+    )

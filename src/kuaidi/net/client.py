@@ -20,7 +20,7 @@ import httpx
 
 import kuaidi
 from kuaidi.errors import KuaidiError
-from kuaidi.net.auth import ScopedToken, authorization_guard
+from kuaidi.net.auth import ScopedToken, authorization_guard, warn_if_cleartext
 from kuaidi.net.scope import ProxyScope, redact
 
 # connect: a dead mirror must fail fast; read: also the stall watchdog (no byte for 30 s);
@@ -126,6 +126,9 @@ def make_client(
         raise ValueError("make_client(token=...) needs token_host: the one origin it may go to")
     scope = ProxyScope.from_env() if scope is None else scope
     auth = ScopedToken(token, token_host) if token and token_host else None
+    if auth is not None:
+        proxy = scope.proxy_for(token_host)  # type: ignore[arg-type]
+        warn_if_cleartext(auth.origin, proxy, redact(proxy))
     hooks = {"request": [authorization_guard([auth.origin])]} if auth else {}
     return httpx.Client(
         transport=ScopedTransport(scope, limits=limits, verify=verify),

@@ -25,6 +25,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 from urllib.request import proxy_bypass_environment
 
+from kuaidi.errors import UsageError
 from kuaidi.net.families import (
     ClientWouldFail,
     curl_match,
@@ -33,6 +34,7 @@ from kuaidi.net.families import (
     requests_match,
     uv_match,
 )
+from kuaidi.net.urls import redact_text, url_problem
 
 Family = Literal["kuaidi", "requests", "requests-new", "httpx", "httpx2", "curl", "uv"]
 
@@ -80,6 +82,23 @@ def urllib_proxies(environ: Mapping[str, str]) -> dict[str, str]:
             else:
                 proxies.pop(name.lower()[:-6], None)
     return proxies
+
+
+def shell_proxy_variables(environ: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """:func:`urllib_proxies` with the variable each value came from: ``{"https": ("HTTPS_PROXY",
+    "http://p:1")}`` — so an error can name the variable the user really set."""
+    out: dict[str, tuple[str, str]] = {}
+    for name, value in environ.items():
+        low = name.lower()
+        if value and low.endswith("_proxy") and name != low:
+            out[low[:-6]] = (name, value)
+    for name, value in environ.items():
+        if name.endswith("_proxy") and name == name.lower():
+            if value:
+                out[name[:-6]] = (name, value)
+            else:
+                out.pop(name[:-6], None)
+    return out
 
 
 def _first(environ: Mapping[str, str], *names: str, skip_empty: bool = False) -> str | None:
@@ -170,7 +189,9 @@ class NoProxy:
     everything: bool = False
 
     @classmethod
-    def parse(cls, value: str | Iterable[str] | None) -> NoProxy:
+    def parse(cls, value: str | Iterable[str] | None, what: str = "no_proxy") -> NoProxy:
+        """Read a ``no_proxy`` value; an entry that is a malformed URL raises
+        :class:`~kuaidi.errors.UsageError` naming ``what`` (the variable) and the entry."""
         if value is None:
             return cls()
         items = _split_entries(value, blanks=True) if isinstance(value, str) else list(value)
@@ -184,7 +205,7 @@ class NoProxy:
                 everything = True
                 continue
             if "://" in item:
-                item = urlsplit(item).netloc or item.split("://", 1)[1]
+                item = _entry_host(item, what)
             bare = item.strip("[]") if item.startswith("[") and item.endswith("]") else item
             try:
                 networks.append(ipaddress.ip_network(bare, strict=False))
@@ -205,7 +226,12 @@ class NoProxy:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> NoProxy:
         """Both ``no_proxy`` and ``NO_PROXY``: an entry in either exempts the host."""
-        return cls.parse(no_proxy_value(environ, "kuaidi"))
+        parts = [cls.parse(environ[n], n) for n in ("no_proxy", "NO_PROXY") if environ.get(n)]
+        return cls(
+            tuple(dict.fromkeys(s for p in parts for s in p.suffixes)),
+            tuple(dict.fromkeys(n for p in parts for n in p.networks)),
+            any(p.everything for p in parts),
+        )
 
     def matches(self, host: str) -> bool:
         """True when ``host`` (a name or an IP, no port) should bypass the proxy."""
@@ -222,6 +248,17 @@ class NoProxy:
 
     def __str__(self) -> str:
         return ",".join(("*",) if self.everything else (*self.suffixes, *map(str, self.networks)))
+
+
+def _entry_host(item: str, what: str) -> str:
+    """The ``host[:port]`` of a URL-style entry (``http://x.example:8080``)."""
+    reason = url_problem(item, (item.split("://", 1)[0],))
+    if reason is not None:
+        raise UsageError(
+            f"{what} has the entry {redact_text(item)[:200]!r}, which is not a URL: {reason}",
+            fix=f"correct {what}: comma-separated hosts, .domains, IPs or CIDR blocks",
+        )
+    return urlsplit(item).netloc.rpartition("@")[2]
 
 
 def _strip_port(item: str) -> str:

@@ -6,20 +6,23 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from kuaidi.net.urls import PROXY, url_problem
 
-SCHEMES = ("http", "https", "socks5", "socks5h")
+SCHEMES = PROXY
+
+
+def with_scheme(value: str) -> str:
+    """``value`` stripped, ``http://`` added when it has no scheme (``host:port`` style)."""
+    value = value.strip()
+    return value if "://" in value else f"http://{value}"
+
+
+def proxy_problem(value: str) -> str | None:
+    """Why ``value`` is not a proxy URL (unknown scheme, no host, no or bad port …), or None."""
+    return url_problem(with_scheme(value), SCHEMES, need_port=True)
 
 
 def proxy_url(value: str) -> str | None:
     """``value`` as ``scheme://host:port`` (``http://`` added when missing), or None if it is
-    not one (unknown scheme, no host, no or bad port)."""
-    url = value.strip() if "://" in value else f"http://{value.strip()}"
-    try:
-        parts = urlsplit(url)  # raises on an unclosed IPv6 bracket ("http://[::1")
-        port = parts.port
-    except ValueError:
-        return None
-    if parts.scheme not in SCHEMES or not parts.hostname or not port:
-        return None
-    return url
+    not one (unknown scheme, no host, no or bad port, not parseable at all)."""
+    return None if proxy_problem(value) is not None else with_scheme(value)

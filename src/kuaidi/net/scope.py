@@ -29,35 +29,41 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from kuaidi.errors import KuaidiError
-from kuaidi.net.noproxy import NoProxy, urllib_proxies
-from kuaidi.net.proxyurl import proxy_url
+from kuaidi.errors import KuaidiError, UsageError
+from kuaidi.net.noproxy import NoProxy, shell_proxy_variables
+from kuaidi.net.proxyurl import proxy_problem, with_scheme
 from kuaidi.net.turbo import DEFAULT_PATH, parse_network_turbo
+from kuaidi.net.urls import check_hostport, redact_text
 
 ORIGIN_SUFFIXES: tuple[str, ...] = ("huggingface.co", "hf.co")
 CA_VARS: tuple[str, ...] = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 _OFF = ("", "none", "off", "direct", "no", "0")
 
 
-def normalize_proxy(value: str, where: str) -> str:
-    """``value`` as ``scheme://host:port`` (``http://`` added when missing); KuaidiError if bad."""
-    url = proxy_url(value)
-    if url is None:
-        raise KuaidiError(
-            f"{where} is {value!r}, which is not a proxy URL",
-            fix="give it as http://HOST:PORT (or 'none' for no proxy)",
+def normalize_proxy(value: str, where: str, error: type[UsageError] = UsageError) -> str:
+    """``value`` as ``scheme://host:port`` (``http://`` added when missing); ``error`` naming
+    ``where`` and the (redacted) value if it is not one."""
+    reason = proxy_problem(value)
+    if reason is not None:
+        raise error(
+            f"{where} is {redact_text(value.strip())[:200]!r}, which is not a proxy URL: {reason}",
+            fix=f"give {where} as http://HOST:PORT (or 'none' for no proxy)",
         )
-    return url
+    return with_scheme(value)
 
 
 def redact(url: str | None) -> str | None:
     """``url`` with any password replaced by ``***`` (proxy URLs may carry credentials)."""
     if not url:
         return url
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        port = parts.port
+    except ValueError:  # malformed: redact by pattern, never echo a password
+        return redact_text(url)
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{port}" if port else "")
     return parts._replace(netloc=netloc).geturl()
 
 
@@ -81,6 +87,9 @@ class ProxyScope:
     # (SSL_CERT_FILE, REQUESTS_CA_BUNDLE) and what a turbo file exports with its proxy — a lab
     # or platform proxy that inspects TLS signs with a CA that only those bundles hold.
     ca_files: tuple[str, ...] = ()
+    # Why the turbo file gave no proxy, when it exists but is malformed: the caller decides
+    # whether that is fatal (the user asked for the origin) or a warning.
+    turbo_error: KuaidiError | None = field(default=None, compare=False)
 
     # -- construction ------------------------------------------------------------------------
     @classmethod
@@ -100,8 +109,10 @@ class ProxyScope:
         """The scope for this process: proxy from ``proxy``/env/turbo, the user's no_proxy.
 
         ``origins`` are extra ``host:port`` or URLs to treat as origin (always proxied).
-        An explicit ``proxy`` or ``KUAIDI_PROXY`` that is not a URL raises KuaidiError; a
-        malformed turbo file only leaves a note (the origin may not even be needed).
+        A ``proxy``, ``KUAIDI_PROXY``, shell proxy variable or ``no_proxy`` that is not
+        well-formed raises :class:`~kuaidi.errors.UsageError` naming it; a malformed turbo
+        file (the platform's, not the user's) only leaves a note in ``notes`` and
+        ``turbo_error``: the origin may not even be needed.
         """
         env = os.environ if environ is None else environ
         notes: list[str] = []
@@ -114,21 +125,22 @@ class ProxyScope:
                 chosen, source = normalize_proxy(value, where), where
                 break
         if chosen is None:
-            shell = urllib_proxies(env)
+            # The shell's variables are the user's own: a malformed one is an error naming it,
+            # not a silent fall-through to the next variable (another proxy than they meant).
+            shell = shell_proxy_variables(env)
             for key in ("https", "http", "all"):
-                if shell.get(key):
-                    try:
-                        chosen, source = normalize_proxy(shell[key], f"{key}_proxy"), f"{key}_proxy"
-                    except KuaidiError as exc:
-                        notes.append(exc.message)
-                        continue
+                if key in shell:
+                    name, value = shell[key]
+                    chosen, source = normalize_proxy(value, name), name
                     break
         turbo_ca = None
+        turbo_error: KuaidiError | None = None
         if chosen is None and turbo_path is not None:
             try:
                 turbo = parse_network_turbo(turbo_path)
             except KuaidiError as exc:
                 notes.append(exc.message)
+                turbo_error = exc
                 turbo = None
             if turbo is not None:
                 chosen, source, turbo_ca = turbo.proxy, str(turbo.path), turbo
@@ -140,6 +152,7 @@ class ProxyScope:
             source=source,
             no_proxy=NoProxy.from_env(env),
             notes=tuple(notes),
+            turbo_error=turbo_error,
             ca_files=tuple(dict.fromkeys(f for f in ca if f and os.path.isfile(f))),
         )
         return scope.with_origin(*origins)
@@ -148,7 +161,7 @@ class ProxyScope:
         """This scope plus ``host:port`` (or URL) entries that must go through the proxy."""
         if not hosts:
             return self
-        extra = {_hostport(h) for h in hosts}
+        extra = {_hostport(check_hostport(h, what="origin host")) for h in hosts}
         return replace(self, origin_hostports=self.origin_hostports | extra)
 
     def with_proxy(self, proxy: str | None, source: str = "caller") -> ProxyScope:

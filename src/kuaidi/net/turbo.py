@@ -23,8 +23,9 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kuaidi.errors import KuaidiError
-from kuaidi.net.proxyurl import proxy_url
+from kuaidi.errors import ConfigError
+from kuaidi.net.proxyurl import proxy_problem
+from kuaidi.net.urls import redact_text
 
 DEFAULT_PATH = Path("/etc/network_turbo")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -51,8 +52,9 @@ class TurboConfig:
 def parse_network_turbo(path: Path | str = DEFAULT_PATH) -> TurboConfig | None:
     """Parse the turbo file at ``path``; None when it does not exist.
 
-    Raises :class:`KuaidiError` naming the file when it is unreadable, sets no proxy, or sets a
-    proxy that is not an ``http(s)://`` / ``socks5://`` URL with a host and a port.
+    Raises :class:`~kuaidi.errors.ConfigError` naming the file (and the line) when it is
+    unreadable, sets no proxy, or sets a proxy that is not an ``http(s)://`` / ``socks5://`` URL
+    with a host and a port.
     """
     path = Path(path)
     try:
@@ -60,19 +62,21 @@ def parse_network_turbo(path: Path | str = DEFAULT_PATH) -> TurboConfig | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise KuaidiError(
+        raise ConfigError(
             f"cannot read {path}: {exc.strerror or exc}",
             fix=f"check the permissions of {path}, or pass --proxy explicitly",
         ) from exc
-    assigned = parse_assignments(text, path)
+    lines: dict[str, int] = {}
+    assigned = parse_assignments(text, path, lines)
     values = {k.lower(): v for k, v in assigned.items() if k.lower() in _PROXY_NAMES and v}
     if not values:
-        raise KuaidiError(
+        raise ConfigError(
             f"{path} sets no http_proxy or https_proxy",
             fix="pass --proxy URL (or KUAIDI_PROXY) to name the proxy yourself",
         )
     for name, value in values.items():
-        _check_proxy_url(value, name, path)
+        original = next(k for k in assigned if k.lower() == name and assigned[k] == value)
+        _check_proxy_url(value, original, path, lines.get(original, 0))
         values[name] = value if "://" in value else f"http://{value}"
     proxy = values.get("https_proxy") or values.get("http_proxy") or values["all_proxy"]
     no_proxy_raw = assigned.get("no_proxy") or assigned.get("NO_PROXY") or ""
@@ -89,11 +93,14 @@ def parse_network_turbo(path: Path | str = DEFAULT_PATH) -> TurboConfig | None:
     )
 
 
-def parse_assignments(text: str, path: Path | str = "<text>") -> dict[str, str]:
+def parse_assignments(
+    text: str, path: Path | str = "<text>", lines: dict[str, int] | None = None
+) -> dict[str, str]:
     """Every ``NAME=value`` a shell snippet assigns (via ``export`` or bare), in order.
 
     Commands are split on newlines, ``&&``, ``||`` and ``;``; quoting follows the shell. A line
-    the tokenizer cannot read (an unclosed quote) raises :class:`KuaidiError` naming the line.
+    the tokenizer cannot read (an unclosed quote) raises :class:`ConfigError` naming the line.
+    ``lines``, when given, receives the line number of each name's last assignment.
     """
     assigned: dict[str, str] = {}
     for lineno, line in enumerate(text.splitlines(), 1):
@@ -103,7 +110,7 @@ def parse_assignments(text: str, path: Path | str = "<text>") -> dict[str, str]:
             lexer.commenters = "#"
             tokens = list(lexer)
         except ValueError as exc:
-            raise KuaidiError(
+            raise ConfigError(
                 f"{path}:{lineno}: cannot read the line ({exc}): {line.strip()[:80]!r}",
                 fix=f"fix the quoting in {path}, or pass --proxy explicitly",
             ) from exc
@@ -116,6 +123,8 @@ def parse_assignments(text: str, path: Path | str = "<text>") -> dict[str, str]:
             for name, eq, value in pairs:
                 if eq and _NAME.match(name):
                     assigned[name] = _expand(value, assigned)
+                    if lines is not None:
+                        lines[name] = lineno
     return assigned
 
 
@@ -133,9 +142,12 @@ def _expand(value: str, assigned: dict[str, str]) -> str:
     return _REF.sub(lambda m: assigned.get(m.group(1) or m.group(2), ""), value)
 
 
-def _check_proxy_url(value: str, name: str, path: Path) -> None:
-    if proxy_url(value) is None:
-        raise KuaidiError(
-            f"{path} sets {name}={value!r}, which is not a proxy URL (scheme://host:port)",
+def _check_proxy_url(value: str, name: str, path: Path, lineno: int) -> None:
+    reason = proxy_problem(value)
+    if reason is not None:
+        where = f"{path}:{lineno}" if lineno else str(path)
+        raise ConfigError(
+            f"{where} sets {name}={redact_text(value)[:200]!r}, which is not a proxy URL "
+            f"(scheme://host:port): {reason}",
             fix=f"correct {name} in {path}, or pass --proxy URL explicitly",
         )

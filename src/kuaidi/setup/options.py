@@ -12,7 +12,7 @@ from kuaidi.mirrors import Mirror, default, find
 from kuaidi.platforms import Platform, detect
 
 # Every file kuaidi setup can write, in the order it writes them.
-TARGETS: tuple[str, ...] = ("pip", "uv", "conda", "env", "shell")
+TARGETS: tuple[str, ...] = ("pip", "uv", "conda", "env", "shell", "jupyter")
 
 
 @dataclass(frozen=True)

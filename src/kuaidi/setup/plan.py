@@ -15,7 +15,7 @@ from types import ModuleType
 
 from kuaidi.atomic import read_text
 from kuaidi.errors import KuaidiError
-from kuaidi.setup import conda, envfile, pip, shellrc, uv
+from kuaidi.setup import conda, envfile, jupyter, pip, shellrc, uv
 from kuaidi.setup.caches import LeftCache, left_behind
 from kuaidi.setup.options import Context, SetupOptions, resolve
 from kuaidi.setup.parsers import refuse
@@ -26,6 +26,7 @@ WRITERS: dict[str, ModuleType] = {
     "conda": conda,
     "env": envfile,
     "shell": shellrc,
+    "jupyter": jupyter,
 }
 
 

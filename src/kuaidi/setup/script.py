@@ -14,7 +14,7 @@ import dataclasses
 from pathlib import Path
 
 from kuaidi import __version__
-from kuaidi.setup import conda, envfile, pip, uv
+from kuaidi.setup import conda, envfile, jupyter, pip, uv
 from kuaidi.setup.options import Context, SetupOptions, resolve
 from kuaidi.setup.shellrc import MARK
 
@@ -52,6 +52,16 @@ def render_script(options: SetupOptions) -> str:
     if "env" in ctx.targets:
         content = envfile.render(ctx, Path("env.sh"), None)
         parts.append(f'kuaidi_put "$env_file" - {_heredoc(content)}')
+    if "jupyter" in ctx.targets:
+        content = jupyter.render(ctx, jupyter.startup_file(ctx), None)
+        parts.append(
+            'ipython_dir="${IPYTHONDIR:-$HOME/.ipython}"\n'
+            f'kuaidi_put "$ipython_dir/profile_default/startup/{jupyter.STARTUP_NAME}" - '
+            f"{_heredoc(content)}"
+            'if [ "$mode" = --undo ]; then\n'
+            '    rmdir -- "$ipython_dir/profile_default" "$ipython_dir" 2>/dev/null\n'
+            "fi\n"
+        )
     if "shell" in ctx.targets:
         parts.append(_SHELL)
     parts.append(_FOOTER)

@@ -19,8 +19,18 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
-from kuaidi.errors import KuaidiError
-from kuaidi.sources.base import Listing, RemoteFile, RepoRef
+from kuaidi.errors import (
+    EntryNotFound,
+    GatedRepo,
+    KuaidiError,
+    RepoNotFound,
+    RevisionNotFound,
+    SourceUnavailable,
+    TokenRejected,
+    UnsafeListing,
+)
+from kuaidi.sources.base import Listing, RepoRef
+from kuaidi.sources.entries import PackedEntries, get_capped, valid_size
 from kuaidi.store.paths import safe_relpath
 from kuaidi.transfer.route import Route, origin_of
 
@@ -32,32 +42,54 @@ MAX_PAGES = 10_000  # 10 M entries at 1000/page: beyond that a listing is hostil
 
 @dataclass(frozen=True)
 class HFListing(Listing):
-    """A Listing plus the raw tree entries huggingface_hub caches as ``trees/<commit>.json``."""
+    """A Listing plus the raw tree entries huggingface_hub caches as ``trees/<commit>.json``
+    (kept packed, made into dicts only when the tree cache is written)."""
 
-    tree: dict[str, dict[str, Any]] = field(default_factory=dict)
+    packed: PackedEntries | None = field(default=None, repr=False, compare=False)
+    # The repo info's "gated" ("auto"/"manual" on the Hub): files need a granted token.
+    gated: bool = False
+
+    @property
+    def tree(self) -> dict[str, dict[str, Any]]:
+        return self.packed.tree() if self.packed is not None else {}
 
 
-def _error(resp: httpx.Response, repo: RepoRef, what: str) -> KuaidiError:
+def _error(
+    resp: httpx.Response, repo: RepoRef, what: str, *, endpoint: str, token_sent: bool
+) -> KuaidiError:
+    """A listing's non-200 as the errors.py kind it means, by status and ``X-Error-Code``."""
     code = resp.headers.get("x-error-code", "")
-    if code == "GatedRepo" or (resp.status_code == 403 and "gated" in resp.text.lower()):
-        return KuaidiError(
+    host = urlsplit(endpoint).netloc or endpoint
+    if code == "GatedRepo":
+        return GatedRepo(
             f"{repo.repo_id} is gated: access needs an accepted licence and a token",
             fix="accept the licence on the Hub, then pass --token or set HF_TOKEN",
         )
     if code == "RevisionNotFound":
-        return KuaidiError(
+        return RevisionNotFound(
             f"revision {repo.revision!r} not found in {repo.repo_id}",
-            fix="check --revision (branch, tag or 40-hex commit)",
+            fix="check --revision (branch, tag, refs/pr/N or 40-hex commit)",
+        )
+    if code == "EntryNotFound":
+        return EntryNotFound(f"{what}: not found in {repo.repo_id}@{repo.revision}")
+    if resp.status_code == 401 and token_sent and code != "RepoNotFound":
+        # The Hub answers an invalid or expired token with a bare 401 ("Invalid credentials in
+        # Authorization header") before it looks at the repo.
+        return TokenRejected(
+            f"token rejected by {host} (HTTP 401: invalid or expired)",
+            fix="check HF_TOKEN / --token, or log in again with `hf auth login`",
         )
     if resp.status_code in (401, 404) or code == "RepoNotFound":
-        return KuaidiError(
-            f"{repo.repo_type} {repo.repo_id} not found (or private) at this endpoint",
+        return RepoNotFound(
+            f"{repo.repo_type} {repo.repo_id} not found (or private) at {host}",
             fix="check the repo id and --repo-type; for a private or gated repo pass --token",
         )
-    return KuaidiError(
-        f"{what} for {repo.repo_id} failed: HTTP {resp.status_code}",
+    exit_code = 2 if resp.status_code in (400, 403) else None
+    cls = KuaidiError if exit_code else SourceUnavailable
+    return cls(
+        f"{what} for {repo.repo_id} failed: HTTP {resp.status_code} from {host}",
         fix="check --endpoint and retry",
-        exit_code=1,
+        exit_code=exit_code,
     )
 
 
@@ -99,7 +131,7 @@ class HFSource:
             try:
                 target = url
                 for _ in range(5):
-                    resp = self.client.get(target, headers=self._headers(target))
+                    resp = get_capped(self.client, target, self._headers(target), who=self.endpoint)
                     if resp.status_code in (301, 302, 307, 308) and "location" in resp.headers:
                         target = self._rebase(httpx.URL(target).join(resp.headers["location"]))
                         continue
@@ -113,10 +145,9 @@ class HFSource:
                 last = exc
                 if attempt < self._retries:
                     time.sleep(min(0.5 * 2**attempt, 8.0))
-        raise KuaidiError(
+        raise SourceUnavailable(
             f"cannot reach {self.endpoint}: {type(last).__name__}: {last}",
             fix="check the network or --endpoint / HF_ENDPOINT",
-            exit_code=1,
         )
 
     def _rebase(self, url: httpx.URL | str) -> str:
@@ -128,21 +159,29 @@ class HFSource:
             path = base.path.rstrip("/") + path
         return urlunsplit((base.scheme, base.netloc, path, parts.query, ""))
 
+    def _error(self, resp: httpx.Response, repo: RepoRef, what: str) -> KuaidiError:
+        return _error(resp, repo, what, endpoint=self.endpoint, token_sent=bool(self._token))
+
     # -- Source ----------------------------------------------------------------------------
     def api_base(self, repo: RepoRef) -> str:
         return f"{self.endpoint}/api/{repo.repo_type}s/{repo.repo_id}"
 
     def resolve_commit(self, repo: RepoRef) -> str:
         """The commit a revision points at (no request for a 40-hex commit)."""
+        return self._resolve(repo)[0]
+
+    def _resolve(self, repo: RepoRef) -> tuple[str, bool]:
+        """(commit, gated) from the repo info; for a 40-hex commit no request, gated unknown."""
         if COMMIT_RE.match(repo.revision):
-            return repo.revision
+            return repo.revision, False
         url = f"{self.api_base(repo)}/revision/{quote(repo.revision, safe='')}"
         resp = self._get(url)
         if resp.status_code != 200:
-            raise _error(resp, repo, "resolving the revision")
+            raise self._error(resp, repo, "resolving the revision")
         try:
-            sha = resp.json()["sha"]
-        except (ValueError, KeyError, TypeError) as exc:
+            info = resp.json()
+            sha, gated = info["sha"], bool(info.get("gated"))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise KuaidiError(
                 f"{self.endpoint} returned no commit for {repo.repo_id}@{repo.revision}",
                 fix="the endpoint does not speak the HF API; check --endpoint",
@@ -150,62 +189,68 @@ class HFSource:
             ) from exc
         if not isinstance(sha, str) or not COMMIT_RE.match(sha):
             raise KuaidiError(f"{self.endpoint} returned a malformed commit {sha!r}", exit_code=1)
-        return sha
+        return sha, gated
 
     def list(self, repo: RepoRef) -> HFListing:
         """Every file of the revision with size and hashes; unsafe paths refuse the listing."""
-        commit = self.resolve_commit(repo)
+        commit, gated = self._resolve(repo)
         url: str | None = f"{self.api_base(repo)}/tree/{commit}?recursive=true&expand=false"
-        files: list[RemoteFile] = []
-        tree: dict[str, dict[str, Any]] = {}
+        packed = PackedEntries(self.endpoint)
         seen_pages: set[str] = set()
         while url is not None:
             if url in seen_pages or len(seen_pages) >= MAX_PAGES:
-                raise KuaidiError(
+                raise UnsafeListing(
                     f"the tree listing of {repo.repo_id} does not end (page {len(seen_pages)})",
                     fix="the endpoint's pagination is broken; try another --endpoint",
-                    exit_code=1,
                 )
             seen_pages.add(url)
             resp = self._get(url)
             if resp.status_code != 200:
-                raise _error(resp, repo, "listing files")
+                raise self._error(resp, repo, "listing files")
             try:
                 entries = resp.json()
             except ValueError as exc:
-                raise KuaidiError(f"{self.endpoint} sent a tree page that is not JSON") from exc
+                raise UnsafeListing(f"{self.endpoint} sent a tree page that is not JSON") from exc
             if not isinstance(entries, list):
-                raise KuaidiError(f"{self.endpoint} sent a tree page that is not a list")
+                raise UnsafeListing(f"{self.endpoint} sent a tree page that is not a list")
             for entry in entries:
-                parsed = self._parse_entry(entry)
-                if parsed is not None:
-                    remote, raw = parsed
-                    files.append(remote)
-                    tree[remote.path] = raw
+                self._add_entry(packed, entry)
             nxt = resp.links.get("next", {}).get("url")
+            del entries, resp  # one page at a time in memory
             url = self._rebase(nxt) if nxt else None
-        return HFListing(repo=repo, commit=commit, files=files, source=self.name, tree=tree)
+        files = packed.files()
+        return HFListing(
+            repo=repo, commit=commit, files=files, source=self.name, packed=packed, gated=gated
+        )
 
-    def _parse_entry(self, entry: Any) -> tuple[RemoteFile, dict[str, Any]] | None:
+    def _add_entry(self, packed: PackedEntries, entry: Any) -> None:
         if not isinstance(entry, dict) or entry.get("type") != "file":
-            return None
+            return
         path = safe_relpath(entry.get("path"))  # raises on traversal, absolute, NUL, "\"
-        size, oid = entry.get("size"), entry.get("oid")
-        if not isinstance(size, int) or size < 0:
-            raise KuaidiError(f"the server listed {path!r} with an invalid size {size!r}")
+        size = valid_size(entry.get("size"), path, self.endpoint)
+        oid = entry.get("oid")
+        blob = oid.lower() if isinstance(oid, str) and _HEX40.match(oid.lower()) else None
         lfs = entry.get("lfs")
-        raw: dict[str, Any] = {"size": size, "blob_id": oid}
         if isinstance(lfs, dict) and isinstance(lfs.get("oid"), str):
             sha256 = lfs["oid"].lower()
             if not _HEX64.match(sha256):
-                raise KuaidiError(f"the server listed {path!r} with a malformed sha256")
-            raw.update(lfs_sha256=sha256, lfs_size=lfs.get("size", size))
-            if isinstance(entry.get("xetHash"), str):
-                raw["xet_hash"] = entry["xetHash"]
-            return RemoteFile(path=path, size=size, sha256=sha256, lfs=True), raw
-        if not isinstance(oid, str) or not _HEX40.match(oid.lower()):
-            raise KuaidiError(f"the server listed {path!r} without a valid git blob id")
-        return RemoteFile(path=path, size=size, git_sha1=oid.lower()), raw
+                raise UnsafeListing(f"the server listed {path!r} with a malformed sha256")
+            xet = entry.get("xetHash")
+            packed.add(
+                path,
+                size,
+                sha256=sha256,
+                lfs=True,
+                blob_id=blob,
+                lfs_size=valid_size(lfs.get("size", size), path, self.endpoint),
+                xet_hash=xet.lower()
+                if isinstance(xet, str) and _HEX64.match(xet.lower())
+                else None,
+            )
+            return
+        if blob is None:
+            raise UnsafeListing(f"the server listed {path!r} without a valid git blob id")
+        packed.add(path, size, git_sha1=blob, blob_id=blob)
 
     def file_url(self, repo: RepoRef, commit: str, path: str) -> str:
         """``{E}/{prefix}{repo}/resolve/{commit}/{path}`` (redirects to resolve-cache or a CDN)."""

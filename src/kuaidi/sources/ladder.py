@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from kuaidi.errors import KuaidiError
+from kuaidi.errors import SourceUnavailable
 from kuaidi.sources.base import Listing, RemoteFile, RepoRef
 
 Kind = Literal["mirror", "modelscope", "origin"]
@@ -136,7 +136,7 @@ class RoutePlan:
 
     def raise_if_blocked(self) -> None:
         if self.mode == "blocked":
-            raise KuaidiError(
+            raise SourceUnavailable(
                 " ".join(self.notes) or f"no source can list {self.repo.repo_id}",
                 fix="check the repo id / --endpoint; or pass --allow-modelscope-only to download "
                 "from ModelScope without Hub hashes",

@@ -30,9 +30,10 @@ from urllib.parse import quote, quote_plus
 
 import httpx
 
-from kuaidi.errors import KuaidiError
+from kuaidi.errors import KuaidiError, UnsafeListing
 from kuaidi.net.auth import ScopedToken, origin_of
-from kuaidi.sources.base import Listing, RemoteFile, RepoRef
+from kuaidi.sources.base import Listing, RepoRef
+from kuaidi.sources.entries import PackedEntries, get_capped, valid_size
 from kuaidi.store.paths import safe_relpath
 from kuaidi.transfer.route import Route
 
@@ -123,7 +124,7 @@ class ModelScopeSource:
         last: Exception | None = None
         for attempt in range(self._retries + 1):
             try:
-                resp = self.client.get(url, headers=self._headers(url))
+                resp = get_capped(self.client, url, self._headers(url), who=self.endpoint)
             except httpx.HTTPError as exc:
                 last = exc
                 if attempt == self._retries or _unknown_host(exc):
@@ -210,30 +211,25 @@ class ModelScopeSource:
     def list(self, repo: RepoRef) -> Listing:
         """Every file of the revision with size and sha256 (and the git blob id when listed)."""
         commit = self.resolve_commit(repo)
-        entries = (
-            self._list_dataset(repo, commit)
-            if repo.repo_type == "dataset"
-            else self._list_model(repo, commit)
-        )
-        files: list[RemoteFile] = []
-        seen: set[str] = set()
-        for entry in entries:
-            remote = self._parse_entry(entry)
-            if remote is not None and remote.path not in seen:
-                seen.add(remote.path)
-                files.append(remote)
-        return Listing(repo=repo, commit=commit, files=files, source=self.name)
+        packed = PackedEntries(f"ModelScope at {self.endpoint}")
+        if repo.repo_type == "dataset":
+            self._list_dataset(repo, commit, packed)
+        else:
+            self._list_model(repo, commit, packed)
+        return Listing(repo=repo, commit=commit, files=packed.files(), source=self.name)
 
-    def _list_model(self, repo: RepoRef, commit: str) -> list[Any]:
+    def _list_model(self, repo: RepoRef, commit: str, packed: PackedEntries) -> None:
         url = f"{self.api_base(repo)}/repo/files?Revision={quote_plus(commit)}&Recursive=True"
         data = self._data(url, repo, "the file list")
         files = data.get("Files") if isinstance(data, dict) else None
         if not isinstance(files, list):
-            raise KuaidiError(f"{self.endpoint} sent a file list without Files for {repo.repo_id}")
-        return files
+            raise UnsafeListing(
+                f"{self.endpoint} sent a file list without Files for {repo.repo_id}"
+            )
+        for entry in files:
+            self._add_entry(packed, entry)
 
-    def _list_dataset(self, repo: RepoRef, commit: str) -> list[Any]:
-        entries: list[Any] = []
+    def _list_dataset(self, repo: RepoRef, commit: str, packed: PackedEntries) -> None:
         for number in range(1, MAX_PAGES + 1):
             url = (
                 f"{self.api_base(repo)}/repo/tree?Revision={quote_plus(commit)}&Root=/"
@@ -242,31 +238,29 @@ class ModelScopeSource:
             data = self._data(url, repo, "the file tree")
             page = data.get("Files") if isinstance(data, dict) else None
             if not isinstance(page, list):
-                raise KuaidiError(f"{self.endpoint} sent a tree page without Files")
-            entries.extend(page)
+                raise UnsafeListing(f"{self.endpoint} sent a tree page without Files")
+            for entry in page:
+                self._add_entry(packed, entry)
             if len(page) < PAGE_SIZE:
-                return entries
-        raise KuaidiError(
+                return
+        raise UnsafeListing(
             f"the ModelScope tree of {repo.repo_id} does not end (>{MAX_PAGES} pages)",
             fix="the endpoint's paging is broken; leave ModelScope out",
-            exit_code=1,
         )
 
-    def _parse_entry(self, entry: Any) -> RemoteFile | None:
+    def _add_entry(self, packed: PackedEntries, entry: Any) -> None:
         if not isinstance(entry, dict) or entry.get("Type") == "tree":
-            return None
+            return
         path = safe_relpath(entry.get("Path"))  # raises on traversal, absolute, NUL
-        size = entry.get("Size")
-        if not isinstance(size, int) or size < 0:
-            raise KuaidiError(f"ModelScope listed {path!r} with an invalid size {size!r}")
+        size = valid_size(entry.get("Size"), path, "ModelScope")
         sha256 = str(entry.get("Sha256") or "").lower() or None
         if sha256 is not None and not _HEX64.match(sha256):
-            raise KuaidiError(f"ModelScope listed {path!r} with a malformed Sha256")
+            raise UnsafeListing(f"ModelScope listed {path!r} with a malformed Sha256")
         lfs = bool(entry.get("IsLFS"))
         # ``Id`` is the git blob id; for an LFS file it names the pointer, not the bytes.
         blob_id = str(entry.get("Id") or "").lower()
         git_sha1 = blob_id if not lfs and _HEX40.match(blob_id) else None
-        return RemoteFile(path=path, size=size, sha256=sha256, git_sha1=git_sha1, lfs=lfs)
+        packed.add(path, size, sha256=sha256, git_sha1=git_sha1, lfs=lfs)
 
     def file_url(self, repo: RepoRef, commit: str, path: str) -> str:
         """The download URL (``FilePath`` last, as the SDK sends it for datasets)."""

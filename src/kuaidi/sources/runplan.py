@@ -24,7 +24,15 @@ from typing import Any
 
 import httpx
 
-from kuaidi.errors import KuaidiError
+from kuaidi.errors import (
+    GatedRepo,
+    HubAnswer,
+    KuaidiError,
+    RepoNotFound,
+    SourceUnavailable,
+    TokenRejected,
+    UsageError,
+)
 from kuaidi.net.scope import redact
 from kuaidi.sources.base import Listing, RepoRef
 from kuaidi.sources.hf import COMMIT_RE
@@ -37,7 +45,7 @@ from kuaidi.sources.ladder import (
     to_routes,
     with_last_resort,
 )
-from kuaidi.sources.modelscope import ModelScopeSource
+from kuaidi.sources.modelscope import ModelScopeSource, ms_revision
 from kuaidi.sources.select import PROXY_FIX, RunSources, SourceLine
 from kuaidi.transfer.job import FileJob
 
@@ -138,9 +146,9 @@ def _gather(
         except KuaidiError as exc:
             results[i] = (key, exc)
         except httpx.HTTPError as exc:  # e.g. a proxy refusing: a note, not a crash
-            results[i] = (key, KuaidiError(f"{type(exc).__name__}: {exc}", exit_code=1))
+            results[i] = (key, SourceUnavailable(f"{type(exc).__name__}: {exc}"))
         except Exception as exc:  # a bug in one source must not hang the others' wait
-            results[i] = (key, KuaidiError(f"{type(exc).__name__}: {exc}", exit_code=1))
+            results[i] = (key, SourceUnavailable(f"{type(exc).__name__}: {exc}"))
         finally:
             done[i].set()
 
@@ -239,9 +247,13 @@ def plan_download(run: RunSources, repo: RepoRef) -> Ladder:
         except KuaidiError as exc:
             listed.origin_error = exc
             notes.append(f"origin not used: {exc.message}")
-    if plan is None and listed.ms and run.config.allow_modelscope_only:
-        plan = plan_routes(None, listed.ms, allow_modelscope_only=True, kinds=kinds)
-        reference = next(m for m in listed.ms if m.source == plan.reference)
+    # ModelScope alone only for a revision ModelScope itself resolved ("master" listed for
+    # comparison is not the "v2" the user asked for), and never past a mirror's definite
+    # answer about the revision or the access: a typo'd --revision must not become master.
+    ms_own = [m for m in listed.ms if m.repo.revision == ms_revision(repo.revision)]
+    if plan is None and ms_own and run.config.allow_modelscope_only and not _answer(listed):
+        plan = plan_routes(None, ms_own, allow_modelscope_only=True, kinds=kinds)
+        reference = next(m for m in ms_own if m.source == plan.reference)
     if plan is None or reference is None:
         raise _no_plan_error(run, repo, listed, notes)
     if force is not None:
@@ -249,7 +261,7 @@ def plan_download(run: RunSources, repo: RepoRef) -> Ladder:
         missing = [f.path for f in plan.files if not f.routes]
         if missing:
             shown = ", ".join(missing[:3]) + (" …" if len(missing) > 3 else "")
-            raise KuaidiError(
+            raise UsageError(
                 f"--source {force} cannot serve {len(missing)} file(s) with the expected "
                 f"hashes: {shown}",
                 fix="drop --source, or leave those files out with --exclude",
@@ -258,32 +270,62 @@ def plan_download(run: RunSources, repo: RepoRef) -> Ladder:
     return Ladder(plan, reference, run.by_name(), run.lines())
 
 
+def _answer(listed: _Listed) -> HubAnswer | None:
+    """A source's definite answer that no other source may override: the revision does not
+    exist, the repo is gated, the token is rejected. (A mirror's "no such repo" is not one:
+    a mirror may lack a repo ModelScope or the origin has.)"""
+    answers = [err for _, err in listed.mirror_errors]
+    if listed.origin_error is not None:
+        answers.insert(0, listed.origin_error)  # the origin's word beats a mirror's
+    for err in answers:
+        if isinstance(err, HubAnswer) and not isinstance(err, RepoNotFound):
+            return err
+    return None
+
+
 def _no_plan_error(
     run: RunSources, repo: RepoRef, listed: _Listed, notes: list[str]
 ) -> KuaidiError:
-    """The one-line error when nothing can serve ``repo``: the most definite answer first (the
-    origin's "not found"/"gated" beats a mirror's), with what else could be done in the fix."""
+    """The one-line error when nothing can serve ``repo``, of the errors.py kind it is: a
+    source's definite answer (HubAnswer) as itself and first — the origin's before a mirror's —
+    else SourceUnavailable; what else could be done goes in the fix."""
     force = run.config.force
     origin_error = listed.origin_error
+    answer = _answer(listed)
     base: KuaidiError | None = None
-    if force == "modelscope" and listed.ms_errors:
+    if answer is not None:
+        base = answer
+    elif force == "modelscope" and listed.ms_errors:
         base = listed.ms_errors[0][1]
-    elif origin_error is not None and (origin_error.exit_code == 2 or not listed.mirror_errors):
+    elif origin_error is not None and (
+        isinstance(origin_error, HubAnswer) or not listed.mirror_errors
+    ):
         base = origin_error
     elif listed.mirror_errors:
-        base = listed.mirror_errors[0][1]
+        base = next(
+            (e for _, e in listed.mirror_errors if isinstance(e, HubAnswer)),
+            listed.mirror_errors[0][1],
+        )
     hints: list[str] = []
-    if listed.ms and force is None:
+    ms_own = [m for m in listed.ms if m.repo.revision == ms_revision(repo.revision)]
+    if ms_own and force is None and answer is None:
         hints.append(
-            f"ModelScope has it as {listed.ms[0].repo.repo_id}: --allow-modelscope-only "
+            f"ModelScope has it as {ms_own[0].repo.repo_id}: --allow-modelscope-only "
             "downloads it verified against ModelScope's own sha256"
         )
-    if not run.origin_usable and force is None:
+    if (
+        not run.origin_usable
+        and force is None
+        and not isinstance(answer, (GatedRepo, TokenRejected))
+    ):
         hints.append(f"to try the origin, {PROXY_FIX}")
     if base is None:
         why = "; ".join(notes) or "no source is configured"
-        return KuaidiError(
+        return SourceUnavailable(
             f"no source can list {repo.repo_id}: {why}", fix="; ".join(hints) or None
         )
     fix = "; ".join([*([base.fix] if base.fix else []), *hints]) or None
-    return KuaidiError(base.message, fix=fix, exit_code=base.exit_code)
+    cls: type[KuaidiError] = type(base)
+    if cls is KuaidiError and base.exit_code == 1:  # a source's untyped "could not answer"
+        cls = SourceUnavailable
+    return cls(base.message, fix=fix, exit_code=base.exit_code)

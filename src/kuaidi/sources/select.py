@@ -18,6 +18,7 @@ and planning over these sources: :mod:`kuaidi.sources.runplan`.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,10 +27,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from kuaidi.errors import KuaidiError
+from kuaidi.errors import KuaidiWarning, PathError, UsageError
 from kuaidi.net.client import make_client
 from kuaidi.net.scope import ProxyScope
 from kuaidi.net.turbo import DEFAULT_PATH, parse_network_turbo
+from kuaidi.net.urls import check_hostport, check_url
 from kuaidi.sources.hf import HFSource
 from kuaidi.sources.ladder import Kind
 from kuaidi.sources.modelscope import ModelScopeSource, env_endpoint
@@ -75,36 +77,46 @@ class SourceConfig:
         if isinstance(endpoint, str):
             endpoint = [endpoint]
         named = bool(endpoint) or bool(env.get("HF_ENDPOINT"))
-        urls = list(endpoint or []) or [env.get("HF_ENDPOINT") or DEFAULT_MIRROR]
-        mirrors = tuple(_url(u, "endpoint", "https://hf-mirror.com") for u in urls)
+        if endpoint:
+            mirrors = tuple(_url(u, "endpoint", "--endpoint", DEFAULT_MIRROR) for u in endpoint)
+        else:
+            value = env.get("HF_ENDPOINT") or DEFAULT_MIRROR
+            mirrors = (_url(value, "endpoint", "HF_ENDPOINT", DEFAULT_MIRROR),)
         if source is not None and source not in FORCE_KINDS:
-            raise KuaidiError(
+            raise UsageError(
                 f"unknown --source {source!r}", fix="use one of: " + ", ".join(FORCE_KINDS)
             )
         ms: str | None
+        ms_example = "https://www.modelscope.cn"
         if modelscope_endpoint is not None and modelscope_endpoint.strip().lower() in _OFF:
             ms = None
         elif modelscope_endpoint:
-            ms = _url(modelscope_endpoint, "--modelscope-endpoint", "https://www.modelscope.cn")
+            ms = _url(modelscope_endpoint, "--modelscope-endpoint", None, ms_example)
         else:  # as the SDKs read it (a MODELSCOPE_DOMAIN is a bare host)
-            ms = env_endpoint(env)
-        hosts = [*origin_hosts, *env.get("KUAIDI_ORIGIN_HOSTS", "").replace(",", " ").split()]
+            var = "MODELSCOPE_ENDPOINT" if env.get("MODELSCOPE_ENDPOINT") else "MODELSCOPE_DOMAIN"
+            ms = _url(env_endpoint(env), "ModelScope endpoint", var, ms_example)
+        hosts = [check_hostport(h, what="--origin-host") for h in origin_hosts]
+        hosts += [
+            check_hostport(h, what="KUAIDI_ORIGIN_HOSTS")
+            for h in env.get("KUAIDI_ORIGIN_HOSTS", "").replace(",", " ").split()
+        ]
+        origin_what = "--origin" if origin else "KUAIDI_ORIGIN"
+        origin_url = _url(
+            origin or env.get("KUAIDI_ORIGIN") or HF_ORIGIN, "origin", origin_what, HF_ORIGIN
+        )
         return cls(
             mirrors=mirrors,
             mirrors_named=named,
             modelscope=ms,
-            origin=_url(origin or env.get("KUAIDI_ORIGIN") or HF_ORIGIN, "origin", HF_ORIGIN),
+            origin=origin_url,
             origin_hosts=tuple(hosts),
             force=FORCE_KINDS[source] if source else None,
             allow_modelscope_only=allow_modelscope_only or source == "modelscope",
         )
 
 
-def _url(value: str, what: str, example: str) -> str:
-    value = value.strip().rstrip("/")
-    if not value.startswith(("http://", "https://")) or not urlsplit(value).hostname:
-        raise KuaidiError(f"bad {what} {value!r}", fix=f"use a URL like {example}")
-    return value
+def _url(value: str, what: str, source: str | None, example: str) -> str:
+    return check_url(value, what=what, source=source, example=example).rstrip("/")
 
 
 def make_scope(
@@ -123,7 +135,7 @@ def make_scope(
     if network_turbo is not None:
         # KuaidiError naming the file if malformed (from_env would only note it)
         if parse_network_turbo(network_turbo) is None:
-            raise KuaidiError(
+            raise PathError(
                 f"{network_turbo} does not exist",
                 fix="pass the path of the network_turbo file, or name the proxy with --proxy URL",
             )
@@ -133,6 +145,17 @@ def make_scope(
     scope = ProxyScope.from_env(
         env, proxy=proxy, turbo_path=DEFAULT_PATH if network_turbo is None else network_turbo
     )
+    if scope.turbo_error is not None:
+        # The platform's file, not one the user named: it only matters for the origin. Asked
+        # for the origin, its proxy is needed — an error; otherwise mirrors work, so say it once.
+        if config.force == "origin":
+            raise scope.turbo_error
+        warnings.warn(
+            f"{scope.turbo_error.message} — file ignored: the origin is not used without a proxy"
+            f" (fix: {scope.turbo_error.fix})",
+            KuaidiWarning,
+            stacklevel=2,
+        )
     marks = [] if scope.is_origin(config.origin) else [config.origin]
     return scope.with_origin(*marks, *config.origin_hosts)
 

@@ -14,10 +14,12 @@ so they never clash with the hub's own ``*.incomplete`` files.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
 
+from kuaidi.errors import KuaidiError
 from kuaidi.sources.base import Listing, RemoteFile, RepoRef
 from kuaidi.store.atomic import fsync_dir, sweep_stale, symlink_atomic, write_text_atomic
 from kuaidi.store.paths import join_inside, safe_relpath
@@ -95,3 +97,44 @@ class HFCacheTarget:
         if tree:
             write_tree_cache(self.root, self.commit, tree)
         return self.snapshot
+
+
+def cached_revision(cache_dir: Path, repo: RepoRef) -> tuple[str, list[RemoteFile]] | None:
+    """What the cache holds for ``repo.revision`` without a network, or None: the commit
+    (``refs/<revision>``, or the revision itself when it is a commit with a snapshot) and its
+    files — every file of ``trees/<commit>.json`` when kuaidi (or hub 2.x) wrote one, else the
+    snapshot's links, as huggingface_hub's offline mode trusts them. Whether the blobs are
+    there is the caller's check (:meth:`HFCacheTarget.is_present`)."""
+    root = Path(cache_dir) / repo_folder_name(repo)
+    try:
+        ref = join_inside(root / "refs", safe_relpath(repo.revision))
+        commit = ref.read_text().strip() if ref.is_file() else repo.revision
+        snapshot = join_inside(root / "snapshots", safe_relpath(commit))
+    except (OSError, KuaidiError):
+        return None
+    if not snapshot.is_dir():
+        return None
+    tree = root / "trees" / f"{commit}.json"
+    try:
+        entries = json.loads(tree.read_text())["files"]
+        files = [_from_tree(path, entry) for path, entry in entries.items()]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        files = [_from_link(snapshot, p) for p in sorted(snapshot.rglob("*")) if p.is_symlink()]
+    return commit, [f for f in files if f is not None]
+
+
+def _from_tree(path: str, entry: dict[str, Any]) -> RemoteFile:
+    sha256 = entry.get("lfs_sha256")
+    return RemoteFile(path, int(entry["size"]), sha256, entry.get("blob_id"), lfs=bool(sha256))
+
+
+def _from_link(snapshot: Path, link: Path) -> RemoteFile | None:
+    blob = link.resolve()
+    try:
+        size = blob.stat().st_size
+    except OSError:
+        return None
+    path = link.relative_to(snapshot).as_posix()
+    if len(blob.name) == 64:
+        return RemoteFile(path, size, sha256=blob.name, lfs=True)
+    return RemoteFile(path, size, git_sha1=blob.name)

@@ -4,21 +4,50 @@ For each file hub writes ``<dir>/.cache/huggingface/download/<path>.metadata`` w
 lines (commit, etag, unix time); it treats the file as up to date when the commit or etag
 matches and ``mtime - 1 <= time``. kuaidi writes the same, so a later ``hf download`` on the
 folder downloads nothing. Partials live beside the metadata as ``<path>.<etag>.kuaidi-part``.
+
+``.cache/huggingface/`` is that bookkeeping, so a repo file under it would replace the
+``.gitignore`` or a ``.metadata`` file. The Hub refuses to commit anything under ``.cache/``
+(huggingface_hub's ``FORBIDDEN_FOLDERS``), so such an entry is a broken or hostile listing:
+:func:`admit` skips it with one warning line, and :meth:`LocalDirTarget.placement` refuses it.
 """
 
 from __future__ import annotations
 
 import os
 import time
+import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from kuaidi.errors import KuaidiWarning, UnsafeListing
 from kuaidi.sources.base import Listing, RemoteFile
 from kuaidi.store.atomic import fsync_dir, sweep_stale, write_text_atomic
 from kuaidi.store.paths import join_inside
 from kuaidi.store.target import Placement, write_tree_cache
 
 GITIGNORE = "*\n"
+META_DIR = ".cache/huggingface"
+
+
+def reserved(path: str) -> bool:
+    """True for a repo path inside (or at) the local dir's metadata folder."""
+    return path == META_DIR or path.startswith(META_DIR + "/")
+
+
+def admit(files: Sequence[RemoteFile]) -> list[RemoteFile]:
+    """``files`` without those that would land in ``.cache/huggingface/`` (one warning line)."""
+    skipped = [f.path for f in files if reserved(f.path)]
+    if not skipped:
+        return list(files)
+    more = f" and {len(skipped) - 1} more" if len(skipped) > 1 else ""
+    warnings.warn(
+        f"skipping {skipped[0]!r}{more}: {META_DIR}/ holds the --local-dir metadata, and the "
+        "Hub never stores repo files there (the listing is broken or hostile)",
+        KuaidiWarning,
+        stacklevel=2,
+    )
+    return [f for f in files if not reserved(f.path)]
 
 
 class LocalDirTarget:
@@ -38,6 +67,11 @@ class LocalDirTarget:
             write_text_atomic(gi, GITIGNORE)
 
     def placement(self, file: RemoteFile) -> Placement:
+        if reserved(file.path):
+            raise UnsafeListing(
+                f"{file.path!r} would overwrite the --local-dir metadata in {META_DIR}/",
+                fix="leave it out with --exclude, or download into the HF cache instead",
+            )
         meta = join_inside(self.download, file.path)
         return Placement(
             part=meta.with_name(f"{meta.name}.{file.etag}.kuaidi-part"),

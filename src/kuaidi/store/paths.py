@@ -13,9 +13,12 @@ each one must be a plain relative POSIX path::
 
 from __future__ import annotations
 
-from pathlib import Path, PurePosixPath, PureWindowsPath
+import re
+from pathlib import Path, PureWindowsPath
 
 from kuaidi.errors import KuaidiError
+
+_CONTROL = re.compile(r"[\x00-\x1f]")
 
 
 def unsafe_reason(path: str) -> str | None:
@@ -26,7 +29,7 @@ def unsafe_reason(path: str) -> str | None:
         return "NUL byte in path"
     if "\\" in path:
         return "backslash in path"
-    if any(ord(c) < 0x20 for c in path):
+    if _CONTROL.search(path):
         return "control character in path"
     if path.startswith("/"):
         return "absolute path"
@@ -37,11 +40,10 @@ def unsafe_reason(path: str) -> str | None:
         return "'.' or '..' component"
     # A drive ('C:x') or UNC form is harmless on Linux but escapes on Windows when the
     # same cache is later read there.
-    if any(PureWindowsPath(p).drive for p in parts):
+    # (Only a component with ':' can have one: this check runs once per listed file.)
+    if ":" in path and any(PureWindowsPath(p).drive for p in parts):
         return "drive-letter component"
-    if PurePosixPath(path).is_absolute():
-        return "absolute path"
-    return None
+    return None  # (PurePosixPath(path).is_absolute() is exactly the startswith("/") above)
 
 
 def safe_relpath(path: str) -> str:

@@ -102,7 +102,16 @@ class Engine:
                 error = "not completed"
             for f in t.files:
                 outcomes.append(
-                    FileOutcome(f.path, f.size, status, t.fetched, t.retries, error, dict(t.served))
+                    FileOutcome(
+                        f.path,
+                        f.size,
+                        status,
+                        t.fetched,
+                        t.retries,
+                        error,
+                        dict(t.served),
+                        getattr(t, "kind", None) if status == "failed" else None,
+                    )
                 )
         return RunReport(outcomes, sum(t.fetched for t in tasks), sum(t.retries for t in tasks))
 
@@ -189,7 +198,8 @@ class Engine:
                 if task.state not in (FileState.FAILED, FileState.DONE, FileState.PRESENT):
                     self._fail(task, f"internal error: {type(exc).__name__}: {exc}")
 
-    def _fail(self, task: FileTask, error: str) -> None:
+    def _fail(self, task: FileTask, error: str, kind: str | None = None) -> None:
+        task.kind = kind  # type: ignore[attr-defined]
         self._release(task)
         self._sched.finish_file(task, FileState.FAILED, error)
         self.events.file_finished(task.remote.path, False, error)
@@ -262,7 +272,11 @@ class Engine:
             )
         if outcome == "exhausted":
             why = Routing.summary(task) if len(task.routes) > 1 else message
-            self._fail(task, f"{why} (after {task.retries} retries)" if exc.retryable else why)
+            self._fail(
+                task,
+                f"{why} (after {task.retries} retries)" if exc.retryable else why,
+                getattr(exc, "kind", None),
+            )
             return
         if outcome == "moved":
             nxt = Routing.alive(task)

@@ -36,9 +36,26 @@ class Expired(FetchError):
 
 
 class Fatal(FetchError):
-    """Retrying cannot help (not found, forbidden, gated, file changed)."""
+    """Retrying cannot help (not found, forbidden, gated, file changed); ``kind`` names the
+    Hub's answer as a kuaidi.errors class ("GatedRepo", "TokenRejected", …) when known."""
 
     retryable = False
+
+    def __init__(self, message: str, retry_after: float | None = None, kind: str | None = None):
+        super().__init__(message, retry_after)
+        self.kind = kind
+
+
+_ANSWERS = ("GatedRepo", "RepoNotFound", "RevisionNotFound", "EntryNotFound")
+
+
+def _kind(resp: httpx.Response, sent_token: bool) -> str | None:
+    code = resp.headers.get("x-error-code", "")
+    if code in _ANSWERS:
+        return code
+    if resp.status_code == 401 and sent_token:
+        return "TokenRejected"  # the Hub's bare 401 for an invalid or expired token
+    return None
 
 
 def _describe(resp: httpx.Response) -> str:
@@ -99,7 +116,7 @@ def open_segment(route: Route, start: int, end: int) -> Iterator[tuple[httpx.Res
                 raise FetchError(_describe(resp), retry_after)
             if status == 416:
                 raise Fatal(f"{_describe(resp)}: the server's file is smaller than listed")
-            raise Fatal(_describe(resp))
+            raise Fatal(_describe(resp), kind=_kind(resp, "authorization" in headers))
         finally:
             cm.__exit__(None, None, None)
     raise Fatal(f"more than {MAX_REDIRECTS} redirects")
