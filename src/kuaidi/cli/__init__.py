@@ -29,6 +29,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "doctor": ("kuaidi.cli.doctor", "Find the known traps and say how to fix each."),
     "probe": ("kuaidi.cli.probe", "Measure mirrors and pick the best."),
     "cache": ("kuaidi.cli.cache", "Inspect the Hugging Face cache kuaidi writes."),
+    "bundle": ("kuaidi.cli.bundle", "Wheels and weights in one bundle for a box with no network."),
     "sim": ("kuaidi.cli.sim", "Run the simulated China network on loopback."),
     "demo": ("kuaidi.cli.demo", "Start the sim and download a model through it."),
 }
