@@ -62,7 +62,10 @@ def test_live_goes_through_the_route_the_client_takes(bare: Box, sim_factory) ->
         }
     )
     (finding,) = bare.findings("live.reachable", offline=False)
-    assert "uv endpoint 127.0.0.1 does not answer (proxy http://127.0.0.1:9)" in finding.message
+    # issue 11 defect 6: the dead proxy is named, not the mirror behind it
+    assert finding.message.startswith("the proxy http://127.0.0.1:9 does not answer")
+    assert finding.message.endswith("(uv)") and "kuaidi probe" not in finding.fix
+    assert finding.evidence[0] == f"uv: {index}/pip/ via http://127.0.0.1:9"
 
 
 def test_live_skipped_offline(bare: Box) -> None:

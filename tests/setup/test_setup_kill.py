@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from kuaidi.atomic import TEMP_NAME
 from kuaidi.setup import plan, undo
 from tests.setup.conftest import options, snapshot
 
@@ -55,10 +56,9 @@ def test_sigkill_leaves_old_or_new_and_undo_still_works(home, autodl, tmp_path, 
     assert content == (new if stage == "after-replace" else OLD)
     # A crash before the replace left a tmp file beside it, never at the final path.
     leftovers = [p.name for p in conf.parent.iterdir() if p.name != "pip.conf"]
-    assert all(".kuaidi-tmp-" in n for n in leftovers)
-    for leftover in leftovers:
-        (conf.parent / leftover).unlink()
-    # The manifest knows about the interrupted file: undo restores the original.
+    assert all(TEMP_NAME.match(n) for n in leftovers)
+    # The manifest knows about the interrupted file: undo restores the original, and sweeps the
+    # dead writer's temp file (issue 11 defect 11: it used to survive --undo).
     undo(home)
     assert snapshot(home) == before
 
@@ -67,13 +67,14 @@ def test_sigkill_between_files_then_rerun_completes(home, autodl, tmp_path):
     _run_until("before-replace", "env.sh", home, autodl, tmp_path)
     assert (home / ".config/pip/pip.conf").is_file()  # earlier files done
     assert not (home / ".config/kuaidi/env.sh").exists()  # this one not torn, just absent
-    for leftover in (home / ".config/kuaidi").iterdir():
-        leftover.unlink()
+    (leftover,) = (home / ".config/kuaidi").iterdir()
+    assert TEMP_NAME.match(leftover.name)
     p = plan(options(home, autodl))
     assert [c.target for c in p.changes] == ["env", "shell", "shell", "jupyter", "git"]
     from kuaidi.setup import apply
 
-    apply(p)
+    assert leftover in apply(p).swept  # the next run sweeps the killed one's temp file
+    assert not leftover.exists()
     assert plan(options(home, autodl)).empty
     undo(home)
     assert snapshot(home) == {}

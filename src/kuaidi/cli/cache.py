@@ -115,3 +115,9 @@ def verify_cmd(repo_id: str | None, cache_dir: Path | None) -> int:
         err=True,
     )
     return 1 if bad else 0
+
+
+# rm / prune / move and verify --repair: the cache's lifecycle lives in its own module.
+from kuaidi.cli.cache_lifecycle import attach  # noqa: E402
+
+attach(command)

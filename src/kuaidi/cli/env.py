@@ -23,6 +23,14 @@ from kuaidi.setup.envfile import render_fish, render_sh
 def command(shell: str, **params: Any) -> None:
     """Print exports (HF, caches, PIP_INDEX_URL, UV_DEFAULT_INDEX) and turbo_on / turbo_off."""
     ctx = resolve(options_from(params))
+    notes = {
+        "conda": "conda reads no variable for its channels: kuaidi setup --only conda writes "
+        "~/.condarc",
+        "shell": "kuaidi env writes no rc line: kuaidi setup --only shell does",
+    }
+    for target, note in notes.items():
+        if params.get("only") and target in ctx.targets:
+            click.echo(f"# note: {note}", err=True)
     if shell == "fish":
         click.echo(render_fish(ctx, with_indexes=True), nl=False)
     else:

@@ -46,6 +46,7 @@ def as_dict(p: Platform) -> dict[str, object]:
 @click.command(name="platform")
 @click.option(
     "--root",
+    envvar="KUAIDI_ROOT",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("/"),
     show_default=True,

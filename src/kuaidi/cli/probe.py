@@ -74,6 +74,7 @@ def _platform_proxy(root: Path) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (docs/probe.md).")
 @click.option(
     "--root",
+    envvar="KUAIDI_ROOT",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("/"),
     help="Platform detection root for --apply (a fake tree in tests).",

@@ -7,8 +7,9 @@ from typing import Any
 
 import click
 
+from kuaidi.atomic import write_atomic
 from kuaidi.cli.setup import mirror_options, options_from
-from kuaidi.setup.atomic import write_atomic
+from kuaidi.setup import resolve
 from kuaidi.setup.script import render_script
 
 
@@ -22,7 +23,15 @@ from kuaidi.setup.script import render_script
 )
 def command(output: Path | None, **params: Any) -> None:
     """Emit setup-china-mirrors.sh: kuaidi script > setup-china-mirrors.sh && bash $_"""
-    text = render_script(options_from(params))
+    options = options_from(params)
+    text = render_script(options)
+    if options.platform is None and resolve(options).platform.name == "bare":
+        click.echo(
+            "warning: this machine looks like a bare box, so the script sets no data-disk caches "
+            "and no platform proxy; for the GPU box it is meant for, pass --platform NAME "
+            "(e.g. --platform autodl)",
+            err=True,
+        )
     if output is None:
         click.echo(text, nl=False)
         return

@@ -32,10 +32,11 @@ def mirror_options(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--root",
+            envvar="KUAIDI_ROOT",
             type=click.Path(file_okay=False, path_type=Path),
             default=Path("/"),
             show_default=True,
-            help="Detect the platform under this root (a fake tree in tests).",
+            help="Detect the platform under this root (a fake tree in tests; env KUAIDI_ROOT).",
         ),
         click.option(
             "--data-disk",
@@ -93,7 +94,12 @@ def _free(path: Path) -> str:
 def command(dry_run: bool, do_undo: bool, force: bool, **params: Any) -> int:
     """Configure pip, uv, conda, HF, ModelScope mirrors and caches for this box."""
     if do_undo:
-        result = undo(force=force)
+        result = undo(force=force, dry_run=dry_run)
+        if dry_run:
+            click.echo(result.diff, nl=False)
+            changed = len(result.restored) + len(result.removed)
+            click.echo(f"dry run: undo would change {changed} file(s); nothing written")
+            return 0
         if result.nothing:
             click.echo("nothing to undo")
         for path in result.restored:
@@ -102,6 +108,8 @@ def command(dry_run: bool, do_undo: bool, force: bool, **params: Any) -> int:
             click.echo(f"removed  {path}")
         for path in result.kept_edits:
             click.echo(f"your edited copy kept at {path}")
+        for path in result.swept:
+            click.echo(f"swept    {path} (left by a killed run)")
         return 0
     if force:
         raise KuaidiError("--force only applies to --undo", fix="use kuaidi setup --undo --force")
@@ -112,14 +120,22 @@ def command(dry_run: bool, do_undo: bool, force: bool, **params: Any) -> int:
     click.echo(f"platform: {ctx.platform.display}; caches on: {where}")
     for warning in the_plan.warnings:
         click.echo(f"note: {warning}")
+    for left in the_plan.left_caches:
+        # setup repoints variables; it moves no data (README: what setup does)
+        click.echo(
+            f"note: {left.old} ({left.shown_size}) stays where it is; {left.variable} now points "
+            f"at {left.new}, so tools no longer see it. Move it: {left.move_command}"
+        )
     if dry_run:
         click.echo(the_plan.diff, nl=False)
         click.echo(f"dry run: {len(the_plan.changes)} file(s) would change; nothing written")
         return 0
+    result = apply(the_plan)  # an empty plan still sweeps what a killed run left
+    for path in result.swept:
+        click.echo(f"swept {path} (left by a killed run)")
     if the_plan.empty:
         click.echo("already set up: nothing changed")
         return 0
-    result = apply(the_plan)
     for path in result.written:
         click.echo(f"wrote {path}")
     click.echo(f'new shells get the settings; this one: . "{ctx.env_file}"')

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tomlkit
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from kuaidi.errors import ConfigError
 from kuaidi.platforms import Platform, detect
+from kuaidi.setup.parsers import parse_uv
 
 # Conda/Python prefixes the platforms ship (platforms.md §2): their pip.conf is pip's site file
 # and their .condarc a system conda file.
@@ -67,7 +68,13 @@ class Context:
         """A path from the environment (``$HF_HOME``, ``~/x``) as it lies under the root tree."""
         text = str(path)
         p = self.home / text[2:] if text.startswith("~/") else Path(text)
-        if self.root != Path("/") and p.is_absolute() and not _inside(p, self.root):
+        # HOME is given as a real path (a test's tmp HOME may lie outside the root tree)
+        if (
+            self.root != Path("/")
+            and p.is_absolute()
+            and not _inside(p, self.root)
+            and not (_inside(p, self.home))
+        ):
             return self.under(p)
         return p
 
@@ -176,14 +183,15 @@ class Context:
         if not path.is_file():
             return None
         try:
-            doc = tomlkit.parse(path.read_text("utf-8")).unwrap()
-        except Exception as exc:  # tomlkit raises several types for bad TOML
-            self.problems.append(f"{path} is not valid TOML: {exc}")
+            doc = parse_uv(path, path.read_text("utf-8", errors="replace"))
+        except ConfigError as exc:  # read as uv reads it: a file uv rejects sets nothing
+            self.problems.append(exc.message)
             return None
-        for entry in doc.get("index") or []:
-            if isinstance(entry, dict) and entry.get("default") and entry.get("url"):
+        indexes = doc.get("index")
+        for entry in indexes if isinstance(indexes, list) else []:
+            if isinstance(entry, dict) and entry.get("default") is True and entry.get("url"):
                 return str(entry["url"])
-        for table in (doc, doc.get("pip") or {}):
+        for table in (doc, doc.get("pip")):
             if isinstance(table, dict) and table.get("index-url"):
                 return str(table["index-url"])
         return None
@@ -217,8 +225,20 @@ class Context:
                 self.problems.append(f"{path} is not valid YAML: {str(exc).splitlines()[0]}")
                 continue
             if isinstance(data, dict):
-                found.append((path, data))
+                found.append((path, self._typed_condarc(path, data)))
         return found
+
+    def _typed_condarc(self, path: Path, data: dict[str, Any]) -> dict[str, Any]:
+        """``data`` without the keys whose value conda itself would reject (each one reported),
+        so every check can trust the types of what it reads."""
+        kinds = {"channels": list, "default_channels": list, "custom_channels": dict}
+        kept = dict(data)
+        for key, kind in kinds.items():
+            if kept.get(key) is not None and not isinstance(kept[key], kind):
+                noun = "a list" if kind is list else "a mapping"
+                self.problems.append(f"{path}: {key} must be {noun}, not {kept[key]!r}")
+                del kept[key]
+        return kept
 
     def conda_setting(self, key: str) -> ConfigValue | None:
         found = None

@@ -116,7 +116,8 @@ def check_location(ctx: Context) -> list[Finding]:
                 f"data disk at {disk}",
                 (f"{cache.name} cache: {cache.path}", f"data disk: {disk}"),
                 f"export {cache.variable} under {disk} in the env file "
-                "(kuaidi setup moves every cache)",
+                "(kuaidi setup points every cache variable there; data already cached stays until "
+                "moved)",
                 env_fix(ctx),
             )
         )
@@ -184,14 +185,31 @@ def check_free(ctx: Context) -> list[Finding]:
     return findings
 
 
+# huggingface_hub's own partial, and kuaidi's (store/hf_cache.py: the part and its journal)
+PARTIAL_SUFFIXES = (".incomplete", ".kuaidi-part")
+JOURNAL_SUFFIX = ".kuaidi-journal"
+
+
 @check("cache.partials", "warning", "no partial downloads are left in the HF cache")
 def check_partials(ctx: Context) -> list[Finding]:
     hub = caches(ctx)[0].path
     if not hub.is_dir():
         return []
     partials: list[Path] = []
-    for pattern in ("models--*/blobs/*.incomplete", "datasets--*/blobs/*.incomplete"):
-        partials += hub.glob(pattern)
+    journals: list[Path] = []
+    for kind in ("models", "datasets", "spaces"):
+        for blob in hub.glob(f"{kind}--*/blobs/*"):
+            if blob.name.endswith(PARTIAL_SUFFIXES):
+                partials.append(blob)
+            elif blob.name.endswith(JOURNAL_SUFFIX):
+                journals.append(blob)
+    # a journal whose part is gone is a leftover too (it is tiny, but the same cleanup)
+    lone = [
+        j
+        for j in journals
+        if not j.with_name(j.name[: -len(JOURNAL_SUFFIX)] + ".kuaidi-part").exists()
+    ]
+    partials += lone
     if not partials:
         return []
     size = sum(p.stat().st_size for p in partials if p.exists())
@@ -208,7 +226,8 @@ def check_partials(ctx: Context) -> list[Finding]:
             "HF cache "
             f"({', '.join(r.split('--', 1)[1].replace('--', '/') for r in repos)})",
             (f"HF cache: {hub}", *shown),
-            "re-run the same download to finish it (kuaidi get resumes partials), or delete "
-            f"them: find {hub} -name '*.incomplete' -delete",
+            "re-run the same download to finish it (kuaidi get resumes its .kuaidi-part files), "
+            f"or delete them: find {hub} -name '*.incomplete' -delete; find {hub} -path "
+            "'*/blobs/*' -name '*.kuaidi-*' -delete",
         )
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from kuaidi.doctor.context import Context
@@ -108,6 +109,40 @@ def check_transfer(ctx: Context) -> list[Finding]:
             "deprecated",
             (f"HF_HUB_ENABLE_HF_TRANSFER={value}",),
             "export HF_HUB_ENABLE_HF_TRANSFER=0 (kuaidi get resumes segmented downloads instead)",
+            env_fix(ctx),
+        )
+    ]
+
+
+def token_file(ctx: Context) -> Path:
+    """Where huggingface_hub looks for the saved login: ``$HF_TOKEN_PATH``, else
+    ``$HF_HOME/token`` (``HF_HOME`` defaulting to ``$XDG_CACHE_HOME/huggingface``)."""
+    if ctx.env("HF_TOKEN_PATH"):
+        return ctx.on_box(ctx.environ["HF_TOKEN_PATH"])
+    if ctx.env("HF_HOME"):
+        return ctx.on_box(ctx.environ["HF_HOME"]) / "token"
+    return ctx.cache_home / "huggingface" / "token"
+
+
+@check("hf.token_left_behind", "warning", "a saved HF login is where huggingface_hub looks")
+def check_token_left_behind(ctx: Context) -> list[Finding]:
+    if ctx.env("HF_TOKEN") or ctx.env("HUGGING_FACE_HUB_TOKEN"):
+        return []  # a token in the environment wins over every file
+    looked = token_file(ctx)
+    if looked.is_file():
+        return []
+    old = [ctx.cache_home / "huggingface" / "token", ctx.home / ".huggingface" / "token"]
+    left = next((p for p in old if p.is_file() and p != looked), None)
+    if left is None:
+        return []
+    return [
+        Finding(
+            "hf.token_left_behind",
+            "warning",
+            f"your saved Hugging Face login is at {left}, but huggingface_hub looks for it at "
+            f"{looked}: gated and private downloads go out with no token",
+            (f"HF_HOME={ctx.environ.get('HF_HOME') or '<unset>'}", f"token file: {left}"),
+            f"export HF_TOKEN_PATH={left} (kuaidi setup --only env,shell writes it)",
             env_fix(ctx),
         )
     ]

@@ -13,6 +13,9 @@ from kuaidi.doctor.endpoints import Endpoint, configured
 from kuaidi.doctor.model import Finding, check
 from kuaidi.net.noproxy import decide
 
+# Marks a problem that is the proxy's, not the endpoint's: reported once, naming the proxy.
+PROXY_FAULT = "proxy: "
+
 # Which client family each tool is (mirrors-and-config.md §7).
 FAMILY = {
     "pip": "requests",
@@ -64,14 +67,17 @@ def reach(endpoint: Endpoint, ctx: Context) -> tuple[str, str | None]:
                 with client.stream("GET", probe_url(endpoint)) as streamed:
                     response = streamed
     except httpx.ProxyError as exc:
-        return route, f"the proxy refused: {exc}"
+        return route, f"{PROXY_FAULT}the proxy refused: {exc}"
     except httpx.ConnectTimeout:
-        return route, f"no connection within {ctx.timeout:g} s"
+        # through a proxy, the connection that timed out is the one to the proxy
+        blame = PROXY_FAULT if decision.proxy else ""
+        return route, f"{blame}no connection within {ctx.timeout:g} s"
     except httpx.ConnectError as exc:
         text = str(exc)
         if "CERTIFICATE" in text.upper() or "SSL" in text.upper():
             return route, f"TLS failed: {text}"
-        return route, f"cannot connect: {text}"
+        blame = PROXY_FAULT if decision.proxy else ""
+        return route, f"{blame}cannot connect: {text}"
     except httpx.TimeoutException:
         return route, f"no answer within {ctx.timeout:g} s"
     except httpx.HTTPError as exc:
@@ -89,8 +95,14 @@ def check_reachable(ctx: Context) -> list[Finding]:
     with ThreadPoolExecutor(max_workers=min(8, len(endpoints))) as pool:
         results = list(pool.map(lambda e: reach(e, ctx), endpoints))
     findings = []
+    dead: dict[str, list[tuple[Endpoint, str]]] = {}  # proxy URL -> endpoints it failed
     for endpoint, (route, problem) in zip(endpoints, results, strict=True):
         if problem is None:
+            continue
+        if problem.startswith(PROXY_FAULT):
+            dead.setdefault(route.removeprefix("proxy "), []).append(
+                (endpoint, problem.removeprefix(PROXY_FAULT))
+            )
             continue
         findings.append(
             Finding(
@@ -99,6 +111,21 @@ def check_reachable(ctx: Context) -> list[Finding]:
                 f"the {endpoint.client} endpoint {endpoint.host} does not answer ({route})",
                 (f"{endpoint.client}: {probe_url(endpoint)} (from {endpoint.source})", problem),
                 "pick a mirror that answers: kuaidi probe, then kuaidi probe --apply",
+            )
+        )
+    for proxy, failed in dead.items():
+        clients = ", ".join(dict.fromkeys(e.client for e, _ in failed))
+        findings.append(
+            Finding(
+                "live.reachable",
+                "error",
+                f"the proxy {proxy} does not answer: every request through it fails ({clients})",
+                (
+                    *(f"{e.client}: {probe_url(e)} via {proxy}" for e, _ in failed),
+                    failed[0][1],
+                ),
+                "fix or replace the proxy, or turn it off in this shell: turbo_off (or unset "
+                "http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY)",
             )
         )
     return findings

@@ -13,7 +13,7 @@ from kuaidi.doctor.context import Context
 from kuaidi.doctor.endpoints import Endpoint, configured
 from kuaidi.doctor.model import Finding, check
 from kuaidi.errors import KuaidiError
-from kuaidi.mirrors import find
+from kuaidi.mirrors import default, find
 from kuaidi.net.noproxy import NoProxy, decide
 from kuaidi.setup import no_proxy_members
 
@@ -38,8 +38,10 @@ def entries(value: str) -> list[str]:
 
 
 def recommended_no_proxy(ctx: Context, extra: list[str] | None = None) -> str:
-    """Loopback + every configured mirror's bare suffix + the user's own entries, normalised."""
-    mirrors = []
+    """Loopback + every configured mirror's bare suffix + the mirrors ``kuaidi setup`` is about
+    to configure (a box not set up yet would otherwise get a list without them) + the user's own
+    entries, normalised."""
+    mirrors = [default(kind) for kind in ("pypi", "hf", "modelscope", "python", "conda")]
     for endpoint in configured(ctx):
         if endpoint.domestic:
             # an odd URL is skipped here; its host is still listed below

@@ -6,6 +6,7 @@ ordered by severity, then check id, then message.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -76,32 +77,41 @@ def to_json(report: Report, ctx: Context, fixed: FixResult | None = None) -> str
     return json.dumps(as_dict(report, ctx, fixed), sort_keys=True, indent=2, ensure_ascii=False)
 
 
-def render(report: Report, ctx: Context, console: Console) -> None:
-    """The human listing: one block per finding, then a summary line."""
+def render(report: Report, ctx: Context, console: Console, *, after_fix: bool = False) -> None:
+    """The human listing: one block per finding, then a summary line.
+
+    A fix shared by several findings (one cause, e.g. no_proxy) is printed in full once; the
+    later findings point back to it. Nothing is wrapped: commands must copy-paste whole.
+    """
     platform = ctx.platform
     disk = ctx.data_disk or "none"
-    console.print(f"platform: {escape(platform.display)}; data disk: {escape(str(disk))}")
+    out = functools.partial(console.print, highlight=False, soft_wrap=True)
+    out(f"platform: {escape(platform.display)}; data disk: {escape(str(disk))}")
+    if after_fix:
+        out("after the fix, as a new shell will see it:")
+    first_with: dict[str, str] = {}  # fix text -> check id that showed it
+    autos: set[str] = set()
     for finding in report.findings:
         style = STYLE[finding.severity]
         head = f"[{style}]{finding.severity.upper():7}[/] [bold]{finding.check_id}[/]"
-        console.print(
-            f"{head}  {escape(finding.message)}",
-            highlight=False,
-            soft_wrap=True,
-        )
+        out(f"{head}  {escape(finding.message)}")
         for line in finding.evidence:
-            console.print(f"         seen: {escape(line)}", highlight=False, soft_wrap=True)
+            out(f"         seen: {escape(line)}")
+        # one cause, one fix: the same command (its first clause) is shown once
+        key = finding.fix.split(";")[0].strip()
+        if finding.fix and key in first_with:
+            out(f"         fix:  the same as for {first_with[key]} above")
+            continue
         if finding.fix:
-            console.print(f"         fix:  {escape(finding.fix)}", highlight=False, soft_wrap=True)
-        if finding.auto_fix:
-            console.print(
-                f"         auto: kuaidi doctor --fix  (runs {escape(finding.auto_fix.command())})",
-                highlight=False,
-            )
+            first_with[key] = finding.check_id
+            out(f"         fix:  {escape(finding.fix)}")
+        if finding.auto_fix and finding.auto_fix.command() not in autos:
+            autos.add(finding.auto_fix.command())
+            out(f"         auto: kuaidi doctor --fix  (runs {escape(finding.auto_fix.command())})")
     for check_id, error in sorted(report.crashed.items()):
-        console.print(f"[bold red]CRASHED[/] {check_id}: {escape(error)}", highlight=False)
+        out(f"[bold red]CRASHED[/] {check_id}: {escape(error)}")
     counts = ", ".join(
         f"{report.count(s)} {s}{'s' if report.count(s) != 1 else ''}" for s in SEVERITIES
     )
     skipped = f"; skipped (offline): {', '.join(report.skipped)}" if report.skipped else ""
-    console.print(f"{len(report.ran)} checks ran: {counts}{skipped}", highlight=False)
+    out(f"{len(report.ran)} checks ran: {counts}{skipped}")

@@ -11,17 +11,19 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from kuaidi.atomic import sha256_text, write_atomic
 from kuaidi.errors import KuaidiError
-from kuaidi.setup.atomic import sha256_text, write_atomic
 from kuaidi.setup.plan import Plan
 from kuaidi.setup.state import UndoState, file_sha256
+from kuaidi.setup.sweep import sweep_leftovers
 
 
 @dataclass(frozen=True)
 class ApplyResult:
-    """The files written, in order."""
+    """The files written, in order, and the temp files of killed runs swept first."""
 
     written: tuple[Path, ...]
+    swept: tuple[Path, ...] = ()
 
 
 def apply(plan: Plan) -> ApplyResult:
@@ -30,13 +32,22 @@ def apply(plan: Plan) -> ApplyResult:
     >>> apply(plan(SetupOptions(home=tmp_home, root=fake_root)))   # doctest: +SKIP
     ApplyResult(written=(PosixPath('.../pip.conf'), ...))
     """
-    if plan.empty:
-        return ApplyResult(())
-    state = UndoState(plan.context.state_dir)
+    ctx = plan.context
+    state = UndoState(ctx.state_dir)
     manifest = state.load()
+    files = [*manifest.files, *(c.path for c in plan.changes), *plan.unchanged]
+    if plan.empty:
+        if not state.directory.is_dir():
+            return ApplyResult(
+                (), tuple(sweep_leftovers(ctx.home, ctx.environ, state.directory, files))
+            )
+        with FileLock(str(state.lock_path), timeout=30):
+            swept = sweep_leftovers(ctx.home, ctx.environ, state.directory, files)
+        return ApplyResult((), tuple(swept))
     state.prepare(manifest)
     written: list[Path] = []
     with FileLock(str(state.lock_path), timeout=30):
+        swept = sweep_leftovers(ctx.home, ctx.environ, state.directory, files)
         stale = [c.path for c in plan.changes if file_sha256(c.path) != sha256_text(c.old)]
         if stale:
             raise KuaidiError(
@@ -53,4 +64,4 @@ def apply(plan: Plan) -> ApplyResult:
             record.written_sha256, record.pending_sha256 = record.pending_sha256, None
             state.save(manifest)
             written.append(change.path)
-    return ApplyResult(tuple(written))
+    return ApplyResult(tuple(written), tuple(swept))

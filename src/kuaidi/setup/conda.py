@@ -14,8 +14,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
-from kuaidi.errors import KuaidiError
+from kuaidi.errors import ConfigError
 from kuaidi.setup.options import Context
+from kuaidi.setup.parsers import parse_conda, refuse, yaml_refusal
 
 DEFAULT_SUBDIRS = ("main", "r", "msys2")
 # Third-party channels every CN anaconda mirror carries under <base>/cloud. Not the nightlies.
@@ -52,29 +53,53 @@ def _yaml() -> YAML:
     return yaml
 
 
+def _check_types(path: Path, data: CommentedMap) -> None:
+    """Refuse (naming the line) a key kuaidi edits that holds the wrong kind of value."""
+    kinds = {"channels": list, "default_channels": list, "custom_channels": dict}
+    for key, kind in kinds.items():
+        value = data.get(key)
+        if value is None or isinstance(value, kind):
+            continue
+        try:
+            line = data.lc.key(key)[0] + 1
+        except (AttributeError, KeyError, TypeError):
+            line = None
+        noun = "a list" if kind is list else "a mapping"
+        seen = (
+            "a list"
+            if isinstance(value, list)
+            else "a mapping"
+            if isinstance(value, dict)
+            else (f"{type(value).__name__} {value!r}")
+        )
+        raise refuse(path, line, f"{key} must be {noun}, not {seen}")
+
+
 def render(ctx: Context, path: Path, old: str | None) -> str:
     """``old`` with kuaidi's keys set; ``old`` itself when they already hold these values."""
     yaml = _yaml()
     try:
         data = yaml.load(old) if old and old.strip() else None
     except YAMLError as exc:
-        raise KuaidiError(
-            f"{path} is not valid YAML: {str(exc).splitlines()[0]}",
-            fix=f"fix or move {path}, then run kuaidi setup again (nothing was written)",
-        ) from exc
-    # A file of only comments loads as None: keep its text above what kuaidi adds.
-    preamble = old.rstrip("\n") + "\n" if data is None and old and old.strip() else ""
+        raise yaml_refusal(path, exc) from exc
+    except (ValueError, TypeError, AttributeError) as exc:  # ruamel on odd tags / keys
+        raise refuse(path, None, f"not YAML conda can read: {type(exc).__name__}: {exc}") from exc
+    preamble = ""
+    if data is None and old and old.strip():
+        # An empty document (only comments, or ``~`` / ``null`` / ``---``): keep its comments
+        # above what kuaidi adds, but not its null scalar, which would make the file invalid.
+        comments = [ln for ln in old.splitlines() if ln.lstrip().startswith("#")]
+        head = "---\n" if old.lstrip().startswith("---") else ""
+        preamble = head + "".join(ln + "\n" for ln in comments)
+    elif old and old.lstrip().startswith("---"):
+        yaml.explicit_start = True
     if data is None:
         data = CommentedMap()
-    if old and old.lstrip().startswith("---"):
-        yaml.explicit_start = True
     if not isinstance(data, dict):
-        raise KuaidiError(
-            f"{path} is not a YAML mapping of conda settings",
-            fix=f"fix or move {path}, then run kuaidi setup again (nothing was written)",
-        )
+        raise refuse(path, 1, "not a YAML mapping of conda settings")
+    _check_types(path, data)
     changed = False
-    if "channels" not in data:
+    if "channels" not in data or data["channels"] is None:
         data["channels"] = CommentedSeq(["defaults"])
         changed = True
     want = wanted(ctx)
@@ -85,12 +110,7 @@ def render(ctx: Context, path: Path, old: str | None) -> str:
         data["default_channels"] = CommentedSeq(want["default_channels"])
         changed = True
     custom = data.get("custom_channels")
-    if not isinstance(custom, dict):
-        if custom is not None:
-            raise KuaidiError(
-                f"{path}: custom_channels is not a mapping",
-                fix=f"fix {path}, then run kuaidi setup again (nothing was written)",
-            )
+    if custom is None:
         custom = data["custom_channels"] = CommentedMap()
         changed = True
     for name, url in want["custom_channels"].items():  # type: ignore[attr-defined]
@@ -100,5 +120,26 @@ def render(ctx: Context, path: Path, old: str | None) -> str:
     if not changed and old is not None:
         return old
     out = io.StringIO()
-    yaml.dump(data, out)
-    return preamble + out.getvalue()
+    try:
+        yaml.dump(data, out)
+    except (YAMLError, ValueError, TypeError, AttributeError) as exc:
+        raise refuse(path, None, f"kuaidi cannot rewrite this YAML: {exc}") from exc
+    text = preamble + out.getvalue()
+    _verify(path, text, want)
+    return text
+
+
+def _verify(path: Path, text: str, want: dict[str, object]) -> None:
+    """The new file, read as conda reads it, holds kuaidi's keys (else refuse, writing nothing)."""
+    try:
+        data = parse_conda(path, text)
+    except ConfigError as exc:
+        raise refuse(
+            path, None, f"kuaidi's edit would not parse ({exc.message}); please report this file"
+        ) from exc
+    ok = isinstance(data, dict) and isinstance(data.get("channels"), list)
+    custom = data.get("custom_channels") if ok else None
+    ok = ok and isinstance(custom, dict)
+    ok = ok and all(custom.get(k) == v for k, v in want["custom_channels"].items())  # type: ignore[union-attr]
+    if not ok or any(data.get(k) != want[k] for k in ("show_channel_urls", "default_channels")):
+        raise refuse(path, None, "kuaidi's edit did not take (an anchor or merge key?)")

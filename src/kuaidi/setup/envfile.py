@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kuaidi.setup.caches import old_hf_home, saved_token
 from kuaidi.setup.noproxy import no_proxy_members
 from kuaidi.setup.options import Context
 
-HEADER = "# Written by `kuaidi setup`; re-run it to change, `kuaidi setup --undo` to remove.\n"
+HEADER = (
+    "# Written by `kuaidi setup` (or the script `kuaidi script` makes); re-run it to change.\n"
+    "# Undo: `kuaidi setup --undo`, or `bash setup-china-mirrors.sh --undo` without kuaidi.\n"
+)
 EVAL_HEADER = (
     '# From `kuaidi env`: eval "$(kuaidi env)" sets this shell only; `kuaidi setup` persists.\n'
 )
@@ -55,16 +59,25 @@ def exports(ctx: Context, *, with_indexes: bool = False) -> dict[str, str]:
 
     ``HF_HUB_ENABLE_HF_TRANSFER=0``: hf_transfer can hang without an error and is deprecated;
     ``HF_HUB_DISABLE_XET=1``: the mirrors pass Xet through to the origin (hf-protocol.md).
+
+    ``with_indexes`` (``kuaidi env``, which writes no files) selects by ``ctx.targets``: ``env``
+    the HF and cache variables, ``pip`` ``PIP_INDEX_URL``, ``uv`` its index and Python mirror.
     """
-    values = {
-        "HF_ENDPOINT": ctx.hf.url,
-        "HF_HUB_DISABLE_XET": "1",
-        "HF_HUB_ENABLE_HF_TRANSFER": "0",
-    }
-    if ctx.data_disk is not None:
-        values.update(cache_dirs(ctx.data_disk))
-    if with_indexes:
+    values: dict[str, str] = {}
+    if not with_indexes or "env" in ctx.targets:
+        values["HF_ENDPOINT"] = ctx.hf.url
+        values["HF_HUB_DISABLE_XET"] = "1"
+        values["HF_HUB_ENABLE_HF_TRANSFER"] = "0"
+        if ctx.data_disk is not None:
+            values.update(cache_dirs(ctx.data_disk))
+        hf_home = values.get("HF_HOME")
+        new_home = Path(hf_home) if hf_home else old_hf_home(ctx.home, ctx.environ)
+        token = saved_token(ctx.home, ctx.environ, new_home)
+        if token is not None:  # the saved login keeps working under the new HF_HOME
+            values["HF_TOKEN_PATH"] = str(token)
+    if with_indexes and "pip" in ctx.targets:
         values["PIP_INDEX_URL"] = ctx.pypi.url
+    if with_indexes and "uv" in ctx.targets:
         values["UV_DEFAULT_INDEX"] = ctx.pypi.url
         values["UV_PYTHON_INSTALL_MIRROR"] = ctx.python.url
     return values
@@ -72,8 +85,10 @@ def exports(ctx: Context, *, with_indexes: bool = False) -> dict[str, str]:
 
 def no_proxy(ctx: Context) -> str:
     """The comma list ``turbo_on`` exports as both ``no_proxy`` and ``NO_PROXY``."""
+    # Every mirror a written file or an export names (uv's Python mirror only with uv), and the
+    # domestic defaults besides: keeping a mirror off the proxy is never wrong.
     mirrors = [ctx.pypi, ctx.hf, ctx.modelscope]
-    if "uv" in ctx.targets or "pip" in ctx.targets:
+    if "uv" in ctx.targets:
         mirrors.append(ctx.python)
     if "conda" in ctx.targets:
         mirrors.append(ctx.conda)

@@ -12,10 +12,12 @@ import os
 import re
 from pathlib import Path
 
-from kuaidi.errors import KuaidiError
+from kuaidi.errors import ConfigError
 from kuaidi.setup.options import Context
+from kuaidi.setup.parsers import parse_pip, pip_values, refuse
 
-_SECTION = re.compile(r"^\s*\[([^\]]+)\]")
+# configparser's own section rule (so `[ global ]` is the section " global ", as pip sees it)
+_SECTION = configparser.RawConfigParser.SECTCRE
 
 
 def targets(ctx: Context) -> list[Path]:
@@ -37,6 +39,19 @@ def warnings(ctx: Context) -> list[str]:
         found.append(f"PIP_CONFIG_FILE is set: writing {ctx.environ['PIP_CONFIG_FILE']}")
     if ctx.environ.get("PIP_INDEX_URL"):
         found.append("PIP_INDEX_URL is set in this shell and overrides pip.conf; unset it")
+    for path in targets(ctx):
+        try:
+            text = path.read_text("utf-8", errors="replace")
+        except OSError:
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            match = _SECTION.match(line.strip())
+            name = match.group("header") if match else None
+            if name is not None and name != "global" and name.strip().lower() == "global":
+                found.append(
+                    f"{path}:{number}: pip ignores the section [{name}] (it is not [global]); "
+                    "kuaidi adds a real [global]"
+                )
     legacy = ctx.home / ".pip" / "pip.conf"
     if legacy.is_file():
         found.append(f"{legacy} (legacy) is overridden by ~/.config/pip/pip.conf for index-url")
@@ -76,8 +91,10 @@ def settings(ctx: Context) -> dict[str, str]:
 def render(ctx: Context, path: Path, old: str | None) -> str:
     """``old`` with kuaidi's ``[global]`` keys set; ``old`` itself when nothing changes."""
     wanted = settings(ctx)
+    before: dict[tuple[str, str], str] = {}
     if old is not None:
-        current = _parse(path, old)
+        current = parse_pip(path, old)
+        before = pip_values(current)
         hosts = (_get(current, "trusted-host") or "").split()
         if "trusted-host" in wanted and hosts:  # add to the user's hosts, never drop them
             if wanted["trusted-host"] in hosts:
@@ -89,22 +106,29 @@ def render(ctx: Context, path: Path, old: str | None) -> str:
     text = old or ""
     for key, value in wanted.items():
         text = _set_key(text, "global", key, value)
-    parsed = _parse(path, text)
-    assert all(_get(parsed, k) == v for k, v in wanted.items()), "pip.conf edit did not take"
+    # Read the result as pip will: kuaidi's keys took, and every other setting is as it was.
+    try:
+        after = pip_values(parse_pip(path, text))
+    except ConfigError as exc:
+        raise refuse(path, None, f"kuaidi's edit would not parse ({exc.message})") from exc
+    ours = {("global", k) for k in wanted} | {("global", k.replace("-", "_")) for k in wanted}
+    if any(_get_from(after, k) != v for k, v in wanted.items()) or {
+        k: v for k, v in after.items() if k not in ours
+    } != {k: v for k, v in before.items() if k not in ours}:
+        raise refuse(
+            path,
+            None,
+            "kuaidi cannot set [global] index-url here without changing "
+            "other settings (an indented or continued line?)",
+        )
     return text
 
 
-def _parse(path: Path, text: str) -> configparser.RawConfigParser:
-    parser = configparser.RawConfigParser()
-    try:
-        parser.read_string(text, source=str(path))
-    except configparser.Error as exc:
-        first = str(exc).splitlines()[0]
-        raise KuaidiError(
-            f"{path} is not a valid pip config file: {first}",
-            fix=f"fix or move {path}, then run kuaidi setup again (nothing was written)",
-        ) from exc
-    return parser
+def _get_from(values: dict[tuple[str, str], str], key: str) -> str | None:
+    for spelling in (key, key.replace("-", "_")):
+        if ("global", spelling) in values:
+            return values[("global", spelling)]
+    return None
 
 
 def _get(parser: configparser.RawConfigParser, key: str) -> str | None:
@@ -126,7 +150,9 @@ def _set_key(text: str, section: str, key: str, value: str) -> str:
         prefix = "\n" if lines and lines[-1].strip() else ""
         return "".join(lines) + f"{prefix}[{section}]\n{new_line}"
     for i in range(start + 1, end):
-        if key_re.match(lines[i]):
+        # an indented line right after a value continues that value: not a key of its own
+        after_value = lines[i - 1].strip() and not lines[i - 1].lstrip().startswith(("#", ";"))
+        if key_re.match(lines[i]) and not (lines[i][:1] in " \t" and i > start + 1 and after_value):
             stop = i + 1  # drop continuation lines of a multi-line value
             while stop < end and lines[stop].strip() and lines[stop][0] in " \t":
                 stop += 1
@@ -143,12 +169,14 @@ def _set_key(text: str, section: str, key: str, value: str) -> str:
 def _section_range(lines: list[str], section: str) -> tuple[int | None, int]:
     start = None
     for i, line in enumerate(lines):
-        match = _SECTION.match(line)
+        if line[:1] in " \t":  # an indented line continues a value in configparser
+            continue
+        match = _SECTION.match(line.strip())
         if not match:
             continue
         if start is not None:
             return start, i
-        if match.group(1).strip() == section:
+        if match.group("header") == section:
             start = i
     return start, len(lines)
 

@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
+from kuaidi.atomic import read_text
 from kuaidi.errors import KuaidiError
 from kuaidi.setup import conda, envfile, git, jupyter, pip, shellrc, uv
-from kuaidi.setup.atomic import read_text
+from kuaidi.setup.caches import LeftCache, left_behind
 from kuaidi.setup.options import Context, SetupOptions, resolve
+from kuaidi.setup.parsers import refuse
 
 WRITERS: dict[str, ModuleType] = {
     "pip": pip,
@@ -62,6 +64,7 @@ class Plan:
     changes: tuple[Change, ...]
     unchanged: tuple[Path, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    left_caches: tuple[LeftCache, ...] = ()  # existing caches the new variables point away from
 
     @property
     def empty(self) -> bool:
@@ -89,20 +92,42 @@ def plan(options: SetupOptions) -> Plan:
         warnings += writer.warnings(ctx)
         for path in writer.targets(ctx):
             old = _read(path)
-            new = writer.render(ctx, path, old)
+            new = _render(writer, ctx, path, old)
             if new == old:
                 unchanged.append(path)
             else:
                 changes.append(Change(target, path, old, new))
-    return Plan(ctx, tuple(changes), tuple(unchanged), tuple(dict.fromkeys(warnings)))
+    left: list[LeftCache] = []
+    if "env" in ctx.targets and ctx.data_disk is not None:
+        new_dirs = envfile.exports(ctx)
+        left = left_behind(ctx.home, ctx.environ, new_dirs)
+        if "HF_TOKEN_PATH" in new_dirs:
+            warnings.append(
+                f"your saved Hugging Face login {new_dirs['HF_TOKEN_PATH']} stays where it is; "
+                "the env file points HF_TOKEN_PATH at it"
+            )
+    return Plan(ctx, tuple(changes), tuple(unchanged), tuple(dict.fromkeys(warnings)), tuple(left))
+
+
+def _render(writer: ModuleType, ctx: Context, path: Path, old: str | None) -> str:
+    """The writer's new text; a file the writer cannot understand is a ``ConfigError`` naming
+    it, never a traceback (each writer refuses the cases it knows with the line; this is the
+    backstop for the ones it does not)."""
+    try:
+        return writer.render(ctx, path, old)
+    except KuaidiError:
+        raise
+    except Exception as exc:
+        raise refuse(
+            path, None, f"kuaidi cannot edit this file ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 def _read(path: Path) -> str | None:
     try:
         return read_text(path)
     except UnicodeDecodeError as exc:
-        raise KuaidiError(
-            f"{path} is not UTF-8 text", fix=f"fix or move {path} (nothing was written)"
-        ) from exc
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise refuse(path, line, "not UTF-8 text") from exc
     except OSError as exc:
         raise KuaidiError(f"cannot read {path}: {exc.strerror}", fix="check the path") from exc

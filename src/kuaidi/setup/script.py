@@ -102,6 +102,8 @@ def _git_part(ctx: Context) -> str:
         '    echo "skipped git: $git_conf is not a valid git config file" >&2\n'
         f"elif {checks}; then\n"
         '    echo "unchanged: $git_conf"\n'
+        'elif [ "$mode" = --dry-run ]; then\n'
+        f'    echo "would update: $git_conf (GitHub through {proxy})"\n'
         "else\n"
         '    if [ -f "$git_conf" ] && [ ! -e "$git_conf.kuaidi-bak" ]; then\n'
         '        cp -p -- "$git_conf" "$git_conf.kuaidi-bak"\n'
@@ -120,8 +122,16 @@ def _header(ctx: Context) -> str:
         f"# PyPI: {ctx.pypi.url}\n# conda: {ctx.conda.url}\n# HF: {ctx.hf.url}\n"
         "# Idempotent: a second run changes nothing. Needs bash, grep, awk; no Python.\n"
         "# A different existing config file is kept as <file>.kuaidi-bak and replaced;\n"
-        "# `kuaidi setup` merges into it instead. Undo: bash setup-china-mirrors.sh --undo\n"
-        "set -u\n"
+        "# `kuaidi setup` merges into it instead.\n"
+        "# Undo (no kuaidi needed): bash setup-china-mirrors.sh --undo puts every file back\n"
+        "# byte for byte, as `kuaidi setup --undo` does.\n"
+        + (
+            "# WARNING: generated on a bare machine without --platform: no data-disk caches and\n"
+            "# no platform proxy are configured. For a GPU box: kuaidi script --platform NAME\n"
+            if p.name == "bare" and ctx.options.platform is None
+            else ""
+        )
+        + "set -u\n"
     )
 
 
@@ -139,9 +149,9 @@ def _heredoc(content: str) -> str:
 _PRELUDE = r"""
 mode="${1:-}"
 case "$mode" in
-    "" | --undo) ;;
+    "" | --undo | --dry-run) ;;
     *)
-        echo "usage: bash $0 [--undo]" >&2
+        echo "usage: bash $0 [--undo | --dry-run]" >&2
         exit 2
         ;;
 esac
@@ -151,6 +161,26 @@ case "$config_home" in
     *) config_home="$HOME/.config" ;;
 esac
 env_file="$config_home/kuaidi/env.sh"
+state_home="${XDG_STATE_HOME:-$HOME/.local/state}"
+case "$state_home" in
+    /*) ;;
+    *) state_home="$HOME/.local/state" ;;
+esac
+state="$state_home/kuaidi/script"
+
+# kuaidi_tmp DEST: a temp name beside DEST by kuaidi's one rule (.NAME.RAND.PID.kuaidi-tmp),
+# after sweeping the temp files a killed run left there (their writer's pid is gone).
+kuaidi_tmp() {
+    local dir="${1%/*}" base="${1##*/}" old pid
+    for old in "$dir"/.*.kuaidi-tmp; do
+        [ -e "$old" ] || continue
+        pid="${old%.kuaidi-tmp}"
+        pid="${pid##*.}"
+        case "$pid" in *[!0-9]* | "") continue ;; esac
+        kill -0 "$pid" 2>/dev/null || rm -f -- "$old"
+    done
+    printf '%s/.%s.%s.%s.kuaidi-tmp' "$dir" "$base" "$RANDOM" "$$"
+}
 
 # kuaidi_put DEST ALREADY-MARKER < CONTENT: write DEST atomically unless it is already right.
 # ALREADY-MARKER "-" means the file is kuaidi's own (no backup).
@@ -181,16 +211,26 @@ kuaidi_put() {
                 echo "kept: $dest already names $marker"
                 return 0
             fi
+            if [ "$mode" = --dry-run ]; then
+                echo "would replace: $dest (keeping $dest.kuaidi-bak)"
+                return 0
+            fi
             [ -e "$dest.kuaidi-bak" ] || cp -p -- "$dest" "$dest.kuaidi-bak"
             echo "replaced: $dest (the old file is $dest.kuaidi-bak)"
+        elif [ "$mode" = --dry-run ]; then
+            echo "would update: $dest"
+            return 0
         else
             echo "updated: $dest"
         fi
+    elif [ "$mode" = --dry-run ]; then
+        echo "would write: $dest"
+        return 0
     else
         echo "wrote: $dest"
     fi
     mkdir -p -- "$(dirname -- "$dest")" || return 1
-    tmp="$dest.kuaidi-tmp.$$"
+    tmp="$(kuaidi_tmp "$dest")"
     if [ -f "$dest" ]; then cp -p -- "$dest" "$tmp"; fi
     printf '%s' "$new" >"$tmp" && mv -f -- "$tmp" "$dest"
 }
@@ -210,19 +250,41 @@ line="[ -f \"$shown\" ] && . \"$shown\"  """
 insert_before_code='!done && !/^#/ {print line; done=1} {print} END {if (!done) print line}'
 # kuaidi_line RC: exactly one marked line, before RC's first non-comment line (the interactive
 # guard), so non-interactive and login shells get the variables too.
+# kuaidi_state: create the state directory, noting which of its parents did not exist (undo
+# removes exactly those, deepest first).
+kuaidi_state() {
+    local dir="$state" missing=""
+    [ -d "$state" ] && return 0
+    while [ ! -e "$dir" ]; do
+        missing="$missing$dir
+"
+        dir="${dir%/*}"
+    done
+    mkdir -p -- "$state" || return 1
+    printf '%s' "$missing" >"$state/.created-dirs"
+}
+
+# The rc file's bytes before this script first edited it (or a note that it was absent).
+kuaidi_kept() {
+    local name="${1//\//%}"
+    printf '%s/%s' "$state" "${name#%}"
+}
 kuaidi_line() {
-    local rc="$1" tmp
+    local rc="$1" tmp kept
     if [ -L "$rc" ]; then rc="$(readlink -f -- "$rc")"; fi
+    kept="$(kuaidi_kept "$rc")"
     if [ "$mode" = --undo ]; then
-        if [ -f "$rc" ] && grep -q -- '# kuaidi$' "$rc"; then
-            tmp="$rc.kuaidi-tmp.$$"
+        if [ -f "$kept.absent" ]; then
+            rm -f -- "$rc" "$kept.absent" && echo "removed: $rc"
+        elif [ -f "$kept" ]; then
+            tmp="$(kuaidi_tmp "$rc")"
+            cp -p -- "$kept" "$tmp" && mv -f -- "$tmp" "$rc" && rm -f -- "$kept"
+            echo "restored: $rc"
+        elif [ -f "$rc" ] && grep -q -- '# kuaidi$' "$rc"; then
+            tmp="$(kuaidi_tmp "$rc")"
             cp -p -- "$rc" "$tmp"
             grep -v -- '# kuaidi$' "$rc" >"$tmp"
-            if [ -s "$tmp" ]; then
-                mv -f -- "$tmp" "$rc" && echo "cleaned: $rc"
-            else
-                rm -f -- "$tmp" "$rc" && echo "removed: $rc (only kuaidi's line was in it)"
-            fi
+            mv -f -- "$tmp" "$rc" && echo "cleaned: $rc"
         fi
         return 0
     fi
@@ -230,7 +292,15 @@ kuaidi_line() {
         echo "unchanged: $rc"
         return 0
     fi
-    tmp="$rc.kuaidi-tmp.$$"
+    if [ "$mode" = --dry-run ]; then
+        echo "would update: $rc"
+        return 0
+    fi
+    kuaidi_state || return 1
+    if [ ! -e "$kept" ] && [ ! -e "$kept.absent" ]; then
+        if [ -f "$rc" ]; then cp -p -- "$rc" "$kept" || return 1; else : >"$kept.absent"; fi
+    fi
+    tmp="$(kuaidi_tmp "$rc")"
     if [ -f "$rc" ]; then cp -p -- "$rc" "$tmp"; fi
     { if [ -f "$rc" ]; then grep -v -- '# kuaidi$' "$rc"; fi; } \
         | awk -v line="$line" "$insert_before_code" >"$tmp" && mv -f -- "$tmp" "$rc"
@@ -263,7 +333,18 @@ fi
 _FOOTER = r"""
 if [ "$mode" = --undo ]; then
     rmdir -- "$config_home/kuaidi" "$config_home" 2>/dev/null
-    echo "undone."
+    if [ -f "$state/.created-dirs" ]; then
+        created="$(cat -- "$state/.created-dirs")"
+        rm -f -- "$state/.created-dirs"
+        while IFS= read -r dir; do
+            [ -n "$dir" ] && rmdir -- "$dir" 2>/dev/null
+        done <<<"$created"
+    fi
+    echo "undone: every file is as it was before this script ran."
+    exit 0
+fi
+if [ "$mode" = --dry-run ]; then
+    echo "dry run: nothing written"
     exit 0
 fi
 echo "done. New shells get the settings; this one: . \"$env_file\""

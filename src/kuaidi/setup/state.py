@@ -12,8 +12,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from kuaidi.atomic import sha256_text, write_atomic
 from kuaidi.errors import KuaidiError
-from kuaidi.setup.atomic import sha256_text, write_atomic
 
 VERSION = 1
 
