@@ -130,7 +130,7 @@ def test_cli_marks_a_rate_that_did_not_settle(sim_factory, capsys) -> None:
     args += ["--candidate", f"m={sim.url('hf-mirror')}"]
     assert main(args) == 0
     out = " ".join(capsys.readouterr().out.split())  # the table wraps at 80 columns
-    assert "MiB/s*" in out and "* not steady: the sample ended before its rate settled" in out
+    assert "MiB/s*" in out and "* not steady: the sample ended before the rate settled" in out
     assert "*rate" in out  # the why column's note (cell-wrapped); its text is in the JSON
     assert main([*args, "--json"]) == 0
     (cand,) = json.loads(capsys.readouterr().out)["targets"][0]["candidates"]

@@ -128,8 +128,9 @@ def render(result: ProbeResult, console: Console) -> None:
     console.print(table)
     if any(m.steady is False for m in result.ranked):
         console.print(
-            f"{UNSTEADY} not steady: the sample ended before its rate settled, so the figure is"
-            " a rough one (a bigger file: --repo / --artifact-package; longer: --sample-seconds)"
+            f"{UNSTEADY} not steady: the sample ended before the rate settled, a rough figure"
+            " (time a bigger file: --repo / --artifact-package)",
+            soft_wrap=True,
         )
     winner = result.winner
     took = f"took {result.elapsed:.1f} s of a {result.timeout:g} s bound"
