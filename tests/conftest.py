@@ -19,3 +19,14 @@ def require_binary(name: str) -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+@pytest.fixture(autouse=True)
+def _fresh_host_gates() -> None:
+    """The HTTP policy's per-host backoff is process-wide (as in a real run); a test must not
+    inherit the backoff another test's failing mock host left behind."""
+    try:
+        from kuaidi.net.policy import default_policy
+    except ImportError:  # an older tree under test (checking a regression test fails there)
+        return
+    default_policy().gate.reset()

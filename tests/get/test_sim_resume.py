@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -296,3 +297,86 @@ def test_kuaidi_and_huggingface_hub_share_a_cache(make_sim, tmp_path: Path) -> N
     assert read_tree(snap) == expected(sim, BIG)
     blobs = tmp_path / "models--kuaidi-test--big" / "blobs"
     assert not list(blobs.glob("*.kuaidi-*")) and not list(blobs.glob("*.incomplete"))
+
+
+# -- random kills of a throttled download: the journal's real bound (issue 10 #18) ----------
+KILL_CONNS = 8
+CN_LINK_CDN = (16 * MiB, 96 * MiB)  # the CDN's caps in profile cn-link: per connection, in all
+SLOW_LINK = (512 * 1024, 4 * MiB)  # a slow link: a second of a connection is under 1 MiB
+
+
+def kill_bound(conns: int, conn_rate: float, total_rate: float, buffered: float) -> float:
+    """What docs/get.md states a kill costs at most: per connection, 1 MiB or one second of
+    its bytes (whichever is less) not yet journaled, plus what sat in socket buffers."""
+    per_conn = min(conn_rate, total_rate / conns)
+    return conns * (min(1 * MiB, 1.0 * per_conn) + buffered)
+
+
+def _random_kills(tmp_path: Path, kills: int, size_mib: int, rates: tuple[int, int]) -> list[int]:
+    import random
+
+    from kuaidi.sim import Sim
+    from kuaidi.sim.content import Catalog, RepoSpec
+
+    repo = f"kuaidi-test/kill{size_mib}"
+    catalog = Catalog(tmp_path / "content", [RepoSpec(repo, f"model.safetensors:{size_mib}MiB")])
+    caps = {"hf-cdn": {"conn_rate": rates[0], "total_rate": rates[1]}}
+    rng = random.Random(1810)
+    lost: list[int] = []
+    size = size_mib * MiB
+    seconds = size / min(rates[1], KILL_CONNS * rates[0])
+    for k in range(kills):
+        cache = tmp_path / f"hub{k}"
+        with Sim("clean", catalog=catalog, hosts=["hf-mirror", "hf-cdn"], overrides=caps) as sim:
+            args = [
+                "get", repo, "--cache-dir", str(cache), "--endpoint", sim.url("hf-mirror"),
+                "--modelscope-endpoint", "none", "-q", "-n", str(KILL_CONNS),
+            ]  # fmt: skip
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "kuaidi", *args],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            # A moment anywhere in the transfer (after the ~0.5 s the process takes to start).
+            time.sleep(rng.uniform(0.6, 0.4 + 0.8 * seconds))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+            out = run_cli(*args, "--json")
+            assert out.returncode == 0, out.stderr
+            summary = json.loads(out.stdout)
+            got = (Path(summary["path"]) / "model.safetensors").read_bytes()
+            assert got == expected(sim, repo)["model.safetensors"], f"kill {k}: not verified"
+            time.sleep(0.3)  # the killed run's last responses are logged once the sim notices
+            served = sim.log("hf-cdn").bytes_sent()
+            lost.append(max(0, served - size))  # bytes the wire carried twice
+        shutil.rmtree(cache, ignore_errors=True)
+    return lost
+
+
+def _report(lost: list[int], bound: float, *, each: bool = False) -> None:
+    mean = sum(lost) / len(lost)
+    print(
+        f"{len(lost)} kills: mean lost {mean / MiB:.2f} MiB, max {max(lost) / MiB:.2f} MiB, "
+        f"bound {bound / MiB:.1f} MiB; each: {[round(x / MiB, 1) for x in lost]}"
+    )
+    assert mean <= bound, f"mean {mean / MiB:.1f} MiB lost per kill over the stated bound"
+    if each:  # the docs say "at most": every kill, not only on average
+        assert max(lost) <= bound, f"a kill lost {max(lost) / MiB:.1f} MiB"
+
+
+def test_random_kills_on_a_slow_link_lose_at_most_a_second_per_connection(tmp_path: Path) -> None:
+    """Regression (issue 10 #18): journaling only every 4 MiB per connection kept nothing of
+    the first seconds on a slow link. 5 SIGKILLs at seeded random moments of a 16 MiB download
+    at 512 KiB/s per connection: every rerun verifies, and the mean bytes fetched twice per
+    kill is within docs/get.md's bound (a throttled sender leaves little in socket buffers)."""
+    lost = _random_kills(tmp_path, 5, 16, SLOW_LINK)
+    _report(lost, kill_bound(KILL_CONNS, *SLOW_LINK, buffered=256 * 1024), each=True)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("KUAIDI_SLOW"), reason="set KUAIDI_SLOW=1 (~70 s)")
+def test_twenty_random_kills_of_200_mib(tmp_path: Path) -> None:
+    """The acceptance run: 20 kills of a 200 MiB download at cn-link's CDN caps, 20/20
+    verified after the rerun, mean bytes lost per kill within the stated bound."""
+    lost = _random_kills(tmp_path, 20, 200, CN_LINK_CDN)
+    _report(lost, kill_bound(KILL_CONNS, *CN_LINK_CDN, buffered=2 * MiB))

@@ -7,7 +7,9 @@ broken optional dependency in one verb never breaks the others.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import signal
 import sys
 import warnings
 from typing import Any
@@ -15,7 +17,7 @@ from typing import Any
 import click
 
 from kuaidi import __version__
-from kuaidi.errors import KuaidiError, KuaidiWarning
+from kuaidi.errors import Interrupted, KuaidiError, KuaidiWarning
 
 # verb -> (module, one-line help). Adding a verb = one line here + one module.
 VERBS: dict[str, tuple[str, str]] = {
@@ -70,6 +72,20 @@ def cli() -> None:
     """kuaidi (快递): code, packages and model weights onto GPU boxes in mainland China."""
 
 
+INTERRUPTED = "kuaidi: interrupted; rerun the same command to resume"
+
+
+def _sigterm_as_interrupt() -> None:
+    """SIGTERM (``kill``, a scheduler ending the job) stops a run like Ctrl-C does: workers
+    journal what reached the disk, the partials stay, one line says how to resume."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    with contextlib.suppress(ValueError, OSError):  # not the main thread, or no such signal
+        signal.signal(signal.SIGTERM, handler)
+
+
 def _show_warning(message: Any, category: Any, *args: Any, **kw: Any) -> None:
     """A :class:`KuaidiWarning` as one ``kuaidi: warning:`` line; others as Python shows them."""
     if isinstance(category, type) and issubclass(category, KuaidiWarning):
@@ -83,16 +99,17 @@ _python_show_warning = warnings.showwarning
 
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the CLI, turning KuaidiError into a one-line error."""
+    _sigterm_as_interrupt()
     warnings.showwarning = _show_warning
     try:
         # Commands may return an int exit status (e.g. 1 when some files failed).
         rv = cli.main(args=argv, prog_name="kuaidi", standalone_mode=False)
+    except (Interrupted, KeyboardInterrupt, click.exceptions.Abort):
+        click.echo(INTERRUPTED, err=True)
+        return Interrupted.exit_code
     except KuaidiError as exc:
         click.echo(f"kuaidi: error: {exc.one_line()}", err=True)
         return exc.exit_code
-    except click.exceptions.Abort:
-        click.echo("kuaidi: interrupted", err=True)
-        return 130
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code

@@ -7,8 +7,10 @@ A rule is data (:class:`FaultRule`), built with the one-line constructors below:
     status(429, retry_after=2, path="/api/*", times=3)
     corrupt(offset=12345, path="model.safetensors")            # flip one byte at a file offset
     truncate(after=1000)        # Content-Length promises more, then close
+    truncate(after=1000, clean=True)   # a chunked body ends early with a proper last chunk
     ignore_range()              # 200 + full body for a ranged GET
     ignore_range(mode="200-with-content-range")   # ModelScope's live quirk
+    ignore_range(mode="chunked")   # 200, chunked, no Content-Length, full body (a real mirror)
     expire(path="/blobs/*")     # the signed URL is "expired": 403
     latency(0.2)                # extra seconds before the response
 
@@ -85,10 +87,23 @@ def reset(
 
 
 def truncate(
-    after: int | str = 0, *, path: str = "*", rate: float = 1.0, times: int | None = None
+    after: int | str = 0,
+    *,
+    clean: bool = False,
+    path: str = "*",
+    rate: float = 1.0,
+    times: int | None = None,
 ) -> FaultRule:
-    """Send ``after`` body bytes of a longer promised Content-Length, then close cleanly."""
-    return FaultRule("truncate", path=path, after=parse_size(after), rate=rate, times=times)
+    """Send ``after`` body bytes of a longer promised length, then close (FIN, no RST).
+
+    ``clean``: a chunked body then ends with its last-chunk marker, so framing cannot tell
+    the body is short — only the file's size can (a mirror that streams a partial cache file).
+    With Content-Length there is no clean way to end early; ``clean`` changes nothing then.
+    """
+    mode = "clean" if clean else "ignore"
+    return FaultRule(
+        "truncate", path=path, after=parse_size(after), rate=rate, times=times, mode=mode
+    )
 
 
 def corrupt(
@@ -122,8 +137,10 @@ def status(
 def ignore_range(
     *, mode: str = "ignore", path: str = "*", rate: float = 1.0, times: int | None = None
 ) -> FaultRule:
-    """Serve ranged GETs as ``mode``: "ignore" (200, full body) or "200-with-content-range"."""
-    if mode not in ("ignore", "200-with-content-range"):
+    """Serve ranged GETs as ``mode``: "ignore" (200, full body), "200-with-content-range", or
+    "chunked" (200, ``Transfer-Encoding: chunked``, no Content-Length, full body: a third-party
+    mirror that streams from its own upstream)."""
+    if mode not in ("ignore", "200-with-content-range", "chunked"):
         raise ValueError(f"ignore_range mode {mode!r}")
     return FaultRule("ignore_range", path=path, mode=mode, rate=rate, times=times)
 

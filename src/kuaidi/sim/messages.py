@@ -134,6 +134,7 @@ def serve_file(
     * no Range → 200 with the whole file; one satisfiable range → 206 + ``Content-Range``;
     * a range starting past the end → 416 with ``Content-Range: bytes */size``;
     * ``range_mode="ignore"`` → 200 full body even for a ranged GET;
+    * ``range_mode="chunked"`` → 200, chunked, no Content-Length, full body, Range or not;
     * ``range_mode="200-with-content-range"`` → status 200 but the ranged body and a correct
       ``Content-Range`` (live ModelScope does this).
 
@@ -145,6 +146,8 @@ def serve_file(
     if mode == "honour":
         base.append(("Accept-Ranges", "bytes"))
     raw = req.headers.get("Range")
+    if mode == "chunked":  # no length at all: the server core frames the body in chunks
+        return Response(200, [*base, ("Transfer-Encoding", "chunked")], FileBody(path, 0, size))
     parsed = _parse_range(raw, size) if raw and mode != "ignore" else None
     if parsed == "unsatisfiable":
         return Response(416, [*base, ("Content-Range", f"bytes */{size}")], b"")

@@ -215,13 +215,14 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> tuple[int, str]:
         body = resp.body
         size = 0 if body is None else len(body) if isinstance(body, bytes) else body.length
+        chunked = (resp.header("Transfer-Encoding") or "").lower() == "chunked"
         self.send_response(resp.status)
         for key, value in resp.headers:
             self.send_header(key, value)
-        if resp.header("Content-Length") is None:
+        if resp.header("Content-Length") is None and not chunked:
             self.send_header("Content-Length", str(size))
         self.end_headers()
-        if req.method == "HEAD" or not size:
+        if req.method == "HEAD" or (not size and not chunked):
             return 0, "ok"
 
         base = body.offset if isinstance(body, FileBody) else 0
@@ -252,7 +253,12 @@ class _Handler(BaseHTTPRequestHandler):
         fired += cuts
         buckets = [b for b in (host.new_conn_bucket(), host.total_bucket) if b is not None]
         sender = BodySender(
-            self.connection, buckets=buckets, cuts=cuts, stop=host.stopping, on_idle=host.log.idle
+            self.connection,
+            buckets=buckets,
+            cuts=cuts,
+            stop=host.stopping,
+            on_idle=host.log.idle,
+            chunked=chunked,
         )
         try:
             return sender.send(body), "ok"  # type: ignore[arg-type]

@@ -79,7 +79,11 @@ class BodySender:
         cuts: list[FaultRule],
         stop: threading.Event,
         on_idle: Callable[[bool], None] = _noop,
+        chunked: bool = False,
     ) -> None:
+        # Transfer-Encoding: chunked framing around every piece; the last-chunk marker only
+        # when the body ends (or a ``truncate(clean=True)`` ends it early on purpose).
+        self.chunked = chunked
         self.on_idle = on_idle  # told while a stall holds the body (the log need not wait)
         self.sock = sock
         self.buckets = buckets
@@ -123,8 +127,13 @@ class BodySender:
                     set_rst_on_close(self.sock)
                     raise BodyAbort("reset", self.sent)
                 elif rule.kind == "truncate":
+                    if self.chunked and rule.mode == "clean":
+                        self.sock.sendall(b"0\r\n\r\n")
+                        return self.sent
                     raise BodyAbort("truncated", self.sent)
             self._send_range(body, handle, pos, total)
+            if self.chunked:
+                self.sock.sendall(b"0\r\n\r\n")
         except (BrokenPipeError, ConnectionResetError, TimeoutError) as exc:
             raise BodyAbort("aborted", self.sent) from exc
         finally:
@@ -139,10 +148,13 @@ class BodySender:
         handle.seek(body.offset + pos)  # type: ignore[attr-defined]
         return handle.read(n)  # type: ignore[attr-defined]
 
-    def _send_bytes(self, data: bytes) -> None:
+    def _send_bytes(self, data: bytes | memoryview) -> None:
         for bucket in self.buckets:
             bucket.take(len(data))
-        self.sock.sendall(data)
+        if self.chunked:
+            self.sock.sendall(b"%x\r\n" % len(data) + bytes(data) + b"\r\n")
+        else:
+            self.sock.sendall(data)
         self.sent += len(data)
 
     def _send_range(self, body: bytes | FileBody, handle: object, start: int, end: int) -> None:
@@ -154,10 +166,14 @@ class BodySender:
             for pos in range(start, end, step):
                 self._send_bytes(view[pos : min(end, pos + step)])
             return
-        step = self._chunk() if self.buckets else FAST_PIECE
+        step = self._chunk() if self.buckets or self.chunked else FAST_PIECE
         pos = start
         while pos < end:
             count = min(step, end - pos)
+            if self.chunked:  # a chunk needs its exact size up front: read, then frame it
+                self._send_bytes(self._read(body, handle, pos, count))
+                pos += count
+                continue
             for bucket in self.buckets:
                 bucket.take(count)
             n = self.sock.sendfile(handle, offset=body.offset + pos, count=count)  # type: ignore[arg-type]
@@ -167,5 +183,7 @@ class BodySender:
             pos += n
 
     def _chunk(self) -> int:
+        if not self.buckets:
+            return 256 * 1024
         slowest = min(b.rate for b in self.buckets)
         return int(min(256 * 1024, max(16 * 1024, slowest / 16)))

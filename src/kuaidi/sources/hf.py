@@ -29,6 +29,7 @@ from kuaidi.errors import (
     TokenRejected,
     UnsafeListing,
 )
+from kuaidi.net.policy import default_policy
 from kuaidi.sources.base import Listing, RepoRef
 from kuaidi.sources.entries import PackedEntries, get_capped, valid_size
 from kuaidi.store.paths import safe_relpath
@@ -123,32 +124,26 @@ class HFSource:
         return {}
 
     def _get(self, url: str) -> httpx.Response:
-        """GET an API URL: same-host redirects followed (renamed repos), retried on 429/5xx."""
-        import time
+        """GET an API URL: same-host redirects followed (renamed repos), retried by the one
+        HTTP policy (:mod:`kuaidi.net.policy`: 429/5xx, Retry-After, RateLimit, host backoff)."""
 
-        last: Exception | None = None
-        for attempt in range(self._retries + 1):
-            try:
-                target = url
-                for _ in range(5):
-                    resp = get_capped(self.client, target, self._headers(target), who=self.endpoint)
-                    if resp.status_code in (301, 302, 307, 308) and "location" in resp.headers:
-                        target = self._rebase(httpx.URL(target).join(resp.headers["location"]))
-                        continue
-                    break
-                if resp.status_code in (429, 500, 502, 503, 504) and attempt < self._retries:
-                    wait = float(resp.headers.get("retry-after", "0") or 0) or 0.5 * 2**attempt
-                    time.sleep(min(wait, 30.0))
+        def send() -> httpx.Response:
+            target = url
+            for _ in range(5):
+                resp = get_capped(self.client, target, self._headers(target), who=self.endpoint)
+                if resp.status_code in (301, 302, 307, 308) and "location" in resp.headers:
+                    target = self._rebase(httpx.URL(target).join(resp.headers["location"]))
                     continue
-                return resp
-            except httpx.HTTPError as exc:
-                last = exc
-                if attempt < self._retries:
-                    time.sleep(min(0.5 * 2**attempt, 8.0))
-        raise SourceUnavailable(
-            f"cannot reach {self.endpoint}: {type(last).__name__}: {last}",
-            fix="check the network or --endpoint / HF_ENDPOINT",
-        )
+                break
+            return resp
+
+        try:
+            return default_policy().request(send, url, retries=self._retries)
+        except httpx.HTTPError as exc:
+            raise SourceUnavailable(
+                f"cannot reach {self.endpoint}: {type(exc).__name__}: {exc}",
+                fix="check the network or --endpoint / HF_ENDPOINT",
+            ) from exc
 
     def _rebase(self, url: httpx.URL | str) -> str:
         """Point ``url`` at our endpoint (scheme, host, port) — for Link and redirect targets."""

@@ -23,15 +23,15 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, quote_plus
 
 import httpx
 
-from kuaidi.errors import KuaidiError, UnsafeListing
+from kuaidi.errors import KuaidiError, SourceUnavailable, UnsafeListing
 from kuaidi.net.auth import ScopedToken, origin_of
+from kuaidi.net.policy import default_policy
 from kuaidi.sources.base import Listing, RepoRef
 from kuaidi.sources.entries import PackedEntries, get_capped, valid_size
 from kuaidi.store.paths import safe_relpath
@@ -43,7 +43,6 @@ PAGE_SIZE = 200
 MAX_PAGES = 5_000
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
-_RETRY_STATUS = (429, 500, 502, 503, 504)
 
 
 def _ok(resp: httpx.Response) -> bool:
@@ -52,14 +51,6 @@ def _ok(resp: httpx.Response) -> bool:
     except ValueError:
         return False
     return isinstance(body, dict) and body.get("Code") == 200
-
-
-def _unknown_host(exc: Exception) -> bool:
-    """DNS said the name does not exist (not "try again later"): retrying cannot help."""
-    text = str(exc)
-    return isinstance(exc, httpx.ConnectError) and (
-        "Name or service not known" in text or "nodename nor servname" in text
-    )
 
 
 def env_endpoint(environ: Mapping[str, str] | None = None) -> str:
@@ -120,27 +111,18 @@ class ModelScopeSource:
         return {**self._auth.headers_for(url), "cookie": f"m_session_id={self._token}"}
 
     def _get(self, url: str) -> httpx.Response:
-        """GET an API URL, retrying 429/5xx and transport errors with backoff."""
-        last: Exception | None = None
-        for attempt in range(self._retries + 1):
-            try:
-                resp = get_capped(self.client, url, self._headers(url), who=self.endpoint)
-            except httpx.HTTPError as exc:
-                last = exc
-                if attempt == self._retries or _unknown_host(exc):
-                    break  # no sleep after the last try; a name that does not resolve stays so
-                time.sleep(min(0.25 * 2**attempt, 4.0))
-                continue
-            if resp.status_code in _RETRY_STATUS and attempt < self._retries:
-                wait = resp.headers.get("retry-after", "")
-                time.sleep(min(float(wait) if wait.isdigit() else 0.25 * 2**attempt, 10.0))
-                continue
-            return resp
-        raise KuaidiError(
-            f"cannot reach ModelScope at {self.endpoint}: {type(last).__name__}: {last}",
-            fix="check the network, or --modelscope-endpoint / MODELSCOPE_ENDPOINT",
-            exit_code=1,
-        )
+        """GET an API URL, retried by the one HTTP policy (:mod:`kuaidi.net.policy`)."""
+        try:
+            return default_policy().request(
+                lambda: get_capped(self.client, url, self._headers(url), who=self.endpoint),
+                url,
+                retries=self._retries,
+            )
+        except httpx.HTTPError as exc:
+            raise SourceUnavailable(
+                f"cannot reach ModelScope at {self.endpoint}: {type(exc).__name__}: {exc}",
+                fix="check the network, or --modelscope-endpoint / MODELSCOPE_ENDPOINT",
+            ) from exc
 
     def _data(self, url: str, repo: RepoRef, what: str) -> Any:
         """The ``Data`` of an enveloped answer; KuaidiError naming the repo otherwise."""

@@ -20,9 +20,9 @@ import time
 import httpx
 from filelock import FileLock, Timeout
 
-from kuaidi.errors import KuaidiError
+from kuaidi.errors import DiskFull, Interrupted, KuaidiError
 from kuaidi.store.target import Target
-from kuaidi.transfer.fetch import Expired, FetchError, open_segment
+from kuaidi.transfer.fetch import Expired, Fatal, FetchError, open_segment
 from kuaidi.transfer.job import EngineOptions, FileJob, FileOutcome, RunReport
 from kuaidi.transfer.journal import Journal, gaps, merge
 from kuaidi.transfer.progress import Events
@@ -37,6 +37,9 @@ __all__ = ["Engine", "EngineOptions", "FileJob", "FileOutcome", "RunReport"]
 
 MiB = 1 << 20
 HASH_STEP = 8 * MiB  # hash the on-disk prefix in steps of at least this
+# 403s in a row from a download URL its resolve had just handed out: that CDN refuses us (an
+# expired signature is only possible for a URL remembered from an earlier request).
+MAX_REFUSALS = 3
 
 
 class Engine:
@@ -67,8 +70,20 @@ class Engine:
     def run(self, jobs: list[FileJob]) -> RunReport:
         """Fetch every job; raise KuaidiError only for run-wide failures (e.g. disk full)."""
         tasks = self._tasks(jobs)
+        self.events.files_total = len(tasks)  # an attribute: start()'s signature is shared
         self.events.start(sum(t.size for t in tasks), 0)
-        sched = Scheduler(tasks, self._activate, min_split=self.opts.min_split)
+        kept = sum(self._on_disk(t) for t in tasks)
+        if kept:
+            self.events.resuming(kept)
+        # Past every socket timeout (connect, read = stall) and the longest server-asked wait.
+        stuck_after = 2 * self.opts.stall_timeout + 30.0 + self.opts.policy.backoff.retry_after_cap
+        sched = Scheduler(
+            tasks,
+            self._activate,
+            min_split=self.opts.min_split,
+            stuck_after=stuck_after,
+            max_failures=self.opts.max_retries,
+        )
         self._sched = sched
         n = max(1, min(self.opts.connections, 256))
         threads = [
@@ -79,12 +94,20 @@ class Engine:
             for t in threads:
                 t.start()
             try:
+                # Wait for the run, not for each thread: a worker stuck in a read past the
+                # watchdog is left behind (daemon; the fd stays open until it lets go).
+                while not sched.wait_over(0.5):
+                    pass
                 for t in threads:
-                    t.join()
+                    t.join(timeout=1.0)
             except BaseException as exc:  # Ctrl-C: let workers journal their progress first
                 sched.abort(exc)
                 for t in threads:
                     t.join(timeout=5)
+                if isinstance(exc, KeyboardInterrupt):
+                    raise Interrupted(
+                        "interrupted", fix="rerun the same command to resume"
+                    ) from exc
                 raise
         finally:
             for task in tasks:
@@ -100,20 +123,20 @@ class Engine:
             error = t.error if status == "failed" else None
             if status == "failed" and error is None:
                 error = "not completed"
+            kind = (t.kind or "SourceUnavailable") if status == "failed" else None
             for f in t.files:
                 outcomes.append(
                     FileOutcome(
-                        f.path,
-                        f.size,
-                        status,
-                        t.fetched,
-                        t.retries,
-                        error,
-                        dict(t.served),
-                        getattr(t, "kind", None) if status == "failed" else None,
+                        f.path, f.size, status, t.fetched, t.retries, error, dict(t.served), kind
                     )
                 )
         return RunReport(outcomes, sum(t.fetched for t in tasks), sum(t.retries for t in tasks))
+
+    def _on_disk(self, task: FileTask) -> int:
+        """Bytes an earlier run left journaled for ``task`` (0 when it is already present)."""
+        if not task.placement.part.exists() or self.target.is_present(task.remote):
+            return 0
+        return sum(b - a for a, b in Journal.load(task.placement.journal, task.size))
 
     # -- activation (under the scheduler's lock) -------------------------------------------
     def _activate(self, task: FileTask) -> str:
@@ -140,7 +163,7 @@ class Engine:
         task.journal = Journal.open(task.placement.journal, size, fresh=not existed)
         task.resumed = sum(b - a for a, b in done)
         self.events.credit(task.resumed)
-        self.events.file_started(task.remote.path)
+        self.events.file_started(task.remote.path, size, task.resumed)
         task.done = list(done)
         task.hasher = IncrementalHash(task.remote)
         task.segments = self._pieces(task, gaps(done, size))
@@ -196,17 +219,16 @@ class Engine:
             except Exception as exc:  # a bug must not hang the run: fail that file
                 task = work if isinstance(work, FileTask) else work.file
                 if task.state not in (FileState.FAILED, FileState.DONE, FileState.PRESENT):
-                    self._fail(task, f"internal error: {type(exc).__name__}: {exc}")
+                    self._fail(task, f"internal error: {type(exc).__name__}: {exc}", "KuaidiError")
 
-    def _fail(self, task: FileTask, error: str, kind: str | None = None) -> None:
-        task.kind = kind  # type: ignore[attr-defined]
+    def _fail(self, task: FileTask, error: str, kind: str) -> None:
         self._release(task)
-        self._sched.finish_file(task, FileState.FAILED, error)
+        self._sched.finish_file(task, FileState.FAILED, error, kind)
         self.events.file_finished(task.remote.path, False, error)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         with self._rng_lock:
-            return self.opts.backoff.delay(attempt, retry_after, rng=self._rng)
+            return self.opts.policy.backoff.delay(attempt, retry_after, rng=self._rng)
 
     def _run_segment(self, seg: Segment) -> None:
         task = seg.file
@@ -230,17 +252,18 @@ class Engine:
         idx = self.routing.pick(task)
         route = task.routes[idx]
         before, t0 = seg.pos, time.monotonic()
+        seg.beat = seg.flushed = t0
         self.events.connection(+1)
         try:
             if seg.pos < seg.end:
                 self._stream(seg, route, idx)
+        except FetchError as exc:  # before KuaidiError: a FetchError is one, but not run-wide
+            self._flush(seg)
+            self._failed(seg, idx, exc)
+            return
         except KuaidiError:
             self._flush(seg)  # keep what reached the disk (disk full): the rerun resumes it
             raise
-        except FetchError as exc:
-            self._flush(seg)
-            self._failed(seg, idx, exc, progressed=seg.pos > before)
-            return
         finally:
             self.events.connection(-1)
             self.routing.release(task, idx, seg.pos - before, time.monotonic() - t0)
@@ -253,53 +276,74 @@ class Engine:
         if self._sched.segment_done(seg):
             self._verify(task)
 
-    def _failed(self, seg: Segment, idx: int, exc: FetchError, *, progressed: bool) -> None:
-        """Retry on the same route, move the segment down the ladder, or fail the file."""
+    def _failed(self, seg: Segment, idx: int, exc: FetchError) -> None:
+        """Retry on the same route, move the file down the ladder, or fail it. Failures are
+        the file's (every segment of it together), reset only by new bytes."""
         task = seg.file
-        seg.failures = 1 if progressed else seg.failures + 1
-        task.retries += 1
         message = str(exc)
-        if isinstance(exc, Expired) and seg.failures <= 2:
-            outcome = "retry"  # a signed URL expired: re-resolve at once, not the route's fault
-        else:
-            outcome = self.routing.failed(
-                task,
-                idx,
-                message,
-                fatal=not exc.retryable,
-                failures=seg.failures,
-                limit=self.opts.max_retries,
-            )
+        if isinstance(exc, Expired) and not exc.fresh:
+            # A remembered signed URL expired: resolve again at once. Not a failure; the fresh
+            # URL's answer decides (a refusal then is counted and backed off).
+            task.retries += 1
+            self.events.retry(task.remote.path, message)
+            self._sched.requeue(seg, 0.0)
+            return
+        failures = self._sched.count_failure(task)
+        if isinstance(exc, Expired):
+            task.refusals += 1
+            if task.refusals >= MAX_REFUSALS:
+                exc = Fatal(f"{message}, {task.refusals} times right after resolving it")
+                message = str(exc)
+        outcome = self.routing.failed(
+            task,
+            idx,
+            message,
+            fatal=not exc.retryable,
+            failures=failures,
+            limit=self.opts.max_retries,
+        )
         if outcome == "exhausted":
             why = Routing.summary(task) if len(task.routes) > 1 else message
-            self._fail(
-                task,
-                f"{why} (after {task.retries} retries)" if exc.retryable else why,
-                getattr(exc, "kind", None),
-            )
+            if exc.retryable:
+                n = task.retries
+                why = f"{why} (after {n} {'retry' if n == 1 else 'retries'})"
+            self._fail(task, why, exc.kind if not exc.retryable else "SourceUnavailable")
             return
+        task.retries += 1
         if outcome == "moved":
             nxt = Routing.alive(task)
             to = task.routes[nxt[0]].source if nxt else "?"
             self.events.retry(task.remote.path, f"{task.routes[idx].source}: {message}; now {to}")
-            seg.failures = 0
+            task.failures = task.refusals = 0  # the next route starts with its own budget
             self._sched.requeue(seg, 0.0)
             return
         self.events.retry(task.remote.path, message)
-        delay = 0.0 if isinstance(exc, Expired) else self._delay(seg.failures, exc.retry_after)
-        self._sched.requeue(seg, delay)
+        self._sched.requeue(seg, self._delay(failures, exc.retry_after))
 
     def _stream(self, seg: Segment, route: Route, idx: int) -> None:
         task = seg.file
-        with open_segment(route, seg.pos, seg.end) as (resp, offset):
+        sched = self._sched
+
+        def beat() -> None:
+            seg.beat = time.monotonic()
+
+        def stop() -> bool:
+            return seg.cancelled or sched.abort_error is not None
+
+        with open_segment(
+            route, seg.pos, seg.end, gate=self.opts.policy.gate, stop=stop, beat=beat
+        ) as (resp, offset):
             if resp.status_code == 200:
                 # The server ignored Range: one stream from byte 0 for this file, no stealing,
                 # on this route only.
+                if (offset != seg.pos or seg.end != task.size) and not sched.go_single_stream(seg):
+                    return  # cancelled meanwhile: another segment streams the file
                 task.single_stream = True
                 task.pinned = idx
-                if offset != seg.pos or seg.end != task.size:
-                    self._sched.go_single_stream(seg)
+            sched.flowing(seg)
+            new = False  # this attempt wrote bytes past the furthest any attempt reached
             floor = SpeedFloor(self.opts.min_speed, self.opts.stall_timeout)
+            flush_bytes, flush_seconds = self.opts.flush_bytes, self.opts.flush_seconds
             length = resp.headers.get("content-length", "")
             body_end = offset + int(length) if length.isdigit() else -1
             try:
@@ -309,14 +353,24 @@ class Engine:
                 for chunk in chunks:
                     if seg.cancelled:
                         return
+                    now = seg.beat = time.monotonic()
                     take = min(len(chunk), seg.end - seg.pos)
                     if take > 0:
                         self._write(task, memoryview(chunk)[:take], seg.pos)
                         seg.pos += take
                         task.fetched += take
-                        self.events.bytes(take)
-                    if seg.pos - seg.recorded >= self.opts.flush_bytes:
+                        self.events.bytes(take, task.remote.path)
+                        if seg.pos > seg.high:
+                            seg.high = seg.pos
+                            if not new:
+                                new = True
+                                sched.progressed(task)
+                    # Journal by bytes and by time, whichever first: what a kill can cost.
+                    if seg.pos - seg.recorded >= flush_bytes or (
+                        seg.pos > seg.recorded and now - seg.flushed >= flush_seconds
+                    ):
                         self._flush(seg)
+                        seg.flushed = now
                     if seg.pos >= seg.end:
                         if seg.pos == body_end:  # let httpx see the end: connection reusable
                             for _ in chunks:
@@ -328,6 +382,7 @@ class Engine:
                     f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 ) from exc
         if seg.pos < seg.end and not seg.cancelled:
+            # Also where a body with no length (chunked, or read to close) ends too soon.
             raise FetchError(f"body ended early at byte {seg.pos} of {seg.end}")
 
     def _write(self, task: FileTask, data: memoryview, offset: int) -> None:
@@ -337,11 +392,10 @@ class Engine:
                 data, offset = data[n:], offset + n
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise KuaidiError(
+                raise DiskFull(
                     f"disk full while writing {task.remote.path} into {task.placement.part.parent}",
                     fix="free space (or choose another --cache-dir/--local-dir) and run the same "
                     "command again; the partial data is kept and resumes",
-                    exit_code=1,
                 ) from exc
             raise
 
@@ -410,7 +464,11 @@ class Engine:
         if dropped is None:
             task.verify_failures += 1
         if task.verify_failures >= self.opts.verify_attempts:
-            self._fail(task, f"verification failed {task.verify_failures} times: {problem}")
+            self._fail(
+                task,
+                f"verification failed {task.verify_failures} times: {problem}",
+                "VerificationFailed",
+            )
             return
         if dropped is not None:
             nxt = task.routes[Routing.alive(task)[0]].source

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kuaidi.net.policy import Policy, default_policy
 from kuaidi.sources.base import RemoteFile
-from kuaidi.transfer.retry import Backoff
 from kuaidi.transfer.route import Route
 
 MiB = 1 << 20
@@ -21,13 +21,15 @@ class EngineOptions:
     max_retries: int = 8  # consecutive failures without progress before a file fails
     verify_attempts: int = 3  # full fetches of a file that fails its hash before giving up
     min_split: int = 1 * MiB  # never steal halves smaller than this
-    flush_bytes: int = 4 * MiB  # journal progress at least this often per connection
+    flush_bytes: int = 1 * MiB  # journal progress at least this often per connection ...
+    flush_seconds: float = 1.0  # ... or this often, whichever comes first
     piece: int = 32 * MiB  # ranges are handed out in pieces of this size, in file order
     min_speed: int = 4096  # bytes/s over a stall_timeout window; slower counts as a stall
     route_retries: int = 2  # failures in a row on one route before a file moves down the ladder
     share_min: int = 64 * MiB  # files this large are spread over every equal domestic source
     share: bool = True
-    backoff: Backoff = field(default_factory=Backoff)
+    # Retry rules and the per-host backoff gate, shared with the listings (kuaidi.net.policy).
+    policy: Policy = field(default_factory=default_policy)
     seed: int | None = None
 
 

@@ -7,6 +7,16 @@ Order of preference for a free connection:
 3. work stealing: split the largest in-flight segment and take its upper half;
 4. wait (for a backoff to pass, a lock held by another process, or a segment to finish).
 
+A file is *probed* by one request at a time until a response proved good (206 at the asked
+offset, or a 200 for the whole file) and again after every failure until bytes flow: a file
+whose server ignores Range is never fetched twice in parallel, and a failing file costs one
+request per retry, not one per connection. Only a segment whose bytes flow is ever split.
+
+The scheduler's own watchdog (:meth:`Scheduler._watch`) ends what the socket timeouts cannot:
+an attempt with no sign of life for ``stuck_after`` seconds is replaced (and counted as a
+failure of its file), and a file left with no runnable, queued or in-flight work — a state
+that must not happen — fails instead of every worker waiting forever.
+
 Everything here runs under one condition variable; network and disk I/O happen in the workers.
 """
 
@@ -55,8 +65,12 @@ class FileTask:
     verify_failures: int = 0
     fetched: int = 0  # bytes received in this run
     resumed: int = 0  # bytes already on disk from an earlier run
-    retries: int = 0
+    retries: int = 0  # decided retries (requests after the first), as reported to the user
+    failures: int = 0  # failed attempts in a row without new bytes, over all its segments
+    refusals: int = 0  # 403s in a row from a download URL its resolve had just given
+    proven: bool = False  # a response proved the server serves this file (206, or 200)
     error: str | None = None
+    kind: str | None = None  # the kuaidi.errors class name of the failure
     wait_until: float = 0.0
     # Workers currently writing to ``fd``; the fd is closed only when this drops to 0, so a
     # cancelled worker can never pwrite into a recycled descriptor of another file.
@@ -90,8 +104,18 @@ Activate = Callable[[FileTask], str]
 class Scheduler:
     """Hands out segments to workers; see the module docstring for the order."""
 
-    def __init__(self, tasks: list[FileTask], activate: Activate, *, min_split: int) -> None:
+    def __init__(
+        self,
+        tasks: list[FileTask],
+        activate: Activate,
+        *,
+        min_split: int,
+        stuck_after: float = 120.0,
+        max_failures: int = 8,
+    ) -> None:
         self.tasks = tasks
+        self.stuck_after = stuck_after
+        self.max_failures = max_failures
         self._pending = sorted(tasks, key=lambda t: -t.size)
         self._activate = activate
         self._min_split = min_split
@@ -109,6 +133,8 @@ class Scheduler:
                     self._cond.notify_all()
                     return None
                 now = time.monotonic()
+                if self._watch(now):  # first: a stuck range must not be stolen from
+                    continue
                 seg = self._take_queued(now)
                 if seg is not None:
                     return seg
@@ -120,11 +146,57 @@ class Scheduler:
                     return seg
                 self._cond.wait(self._wait_time(now))
 
+    @staticmethod
+    def _exclusive(task: FileTask) -> bool:
+        """One request at a time for this file (see the module docstring)."""
+        return not task.proven or task.failures > 0
+
+    @staticmethod
+    def _busy(task: FileTask) -> bool:
+        return any(s.active and not s.cancelled for s in task.segments)
+
+    def _watch(self, now: float) -> bool:
+        """The engine's own watchdog; True when it changed something (look for work again)."""
+        changed = False
+        for task in self.tasks:
+            if task.state != FileState.ACTIVE:
+                continue
+            for seg in list(task.segments):
+                if not seg.active or seg.cancelled or now - seg.beat <= self.stuck_after:
+                    continue
+                # The worker is stuck past every timeout: leave it, fetch its range anew.
+                seg.cancelled = True
+                task.segments.remove(seg)
+                task.failures += 1
+                changed = True
+                if task.failures > self.max_failures:
+                    self._fail_locked(task, f"no progress for {self.stuck_after:.0f} s (watchdog)")
+                    break
+                fresh = Segment(task, seg.recorded, seg.end)
+                task.segments.append(fresh)
+                self._queue.append(fresh)
+        live = (
+            self._queue
+            or self._pending
+            or any(t.state == FileState.VERIFYING for t in self.tasks)
+            or any(self._busy(t) for t in self.tasks if t.state == FileState.ACTIVE)
+        )
+        if not live:
+            for task in self.tasks:
+                if task.state not in TERMINAL:  # nothing will ever finish it: fail, not hang
+                    self._fail_locked(task, "internal error: no work left for this file")
+                    changed = True
+        if changed:
+            self._cond.notify_all()
+        return changed
+
     def _take_queued(self, now: float) -> Segment | None:
         for i, seg in enumerate(self._queue):
-            if seg.not_before <= now:
+            if seg.not_before <= now and not (self._exclusive(seg.file) and self._busy(seg.file)):
                 del self._queue[i]
                 seg.active = True
+                seg.flowing = False
+                seg.beat = now
                 return seg
         return None
 
@@ -136,7 +208,7 @@ class Scheduler:
             try:
                 outcome = self._activate(task)
             except Exception as exc:  # the file fails; the run goes on
-                self._fail_locked(task, str(exc))
+                self._fail_locked(task, str(exc), getattr(exc, "kind", "KuaidiError"))
                 continue
             if outcome == "present":
                 task.state = FileState.PRESENT
@@ -152,7 +224,7 @@ class Scheduler:
                 if task.segments:
                     first, *rest = task.segments
                     self._queue.extend(rest)
-                    first.active = True
+                    first.active, first.beat = True, now
                     return first
                 task.state = FileState.VERIFYING
                 return task
@@ -161,11 +233,12 @@ class Scheduler:
     def _steal(self) -> Segment | None:
         best: Segment | None = None
         for task in self.tasks:
-            if task.state != FileState.ACTIVE or task.single_stream:
+            if task.state != FileState.ACTIVE or task.single_stream or self._exclusive(task):
                 continue
             for seg in task.segments:
                 if (
                     seg.active
+                    and seg.flowing
                     and not seg.cancelled
                     and (best is None or seg.remaining > best.remaining)
                 ):
@@ -176,11 +249,16 @@ class Scheduler:
         if tail is None:
             return None
         best.file.segments.append(tail)
-        tail.active = True
+        tail.active, tail.beat = True, time.monotonic()
         return tail
 
     def _wait_time(self, now: float) -> float:
-        times = [s.not_before - now for s in self._queue]
+        # A segment held back by its file's one-at-a-time rule waits for a notify, not a time.
+        times = [
+            s.not_before - now
+            for s in self._queue
+            if not (self._exclusive(s.file) and self._busy(s.file))
+        ]
         times += [t.wait_until - now for t in self._pending if t.state == FileState.LOCK_WAIT]
         return max(0.01, min([1.0, *times]))
 
@@ -198,27 +276,57 @@ class Scheduler:
                 return True
             return False
 
+    def flowing(self, seg: Segment) -> None:
+        """The segment's response proved good: its file may now take more connections."""
+        with self._cond:
+            seg.flowing = True
+            seg.file.proven = True
+            self._cond.notify_all()
+
+    def progressed(self, task: FileTask) -> None:
+        """New bytes of ``task`` reached the disk: its failures in a row are over."""
+        with self._cond:
+            task.failures = task.refusals = 0
+            self._cond.notify_all()
+
+    def count_failure(self, task: FileTask) -> int:
+        """One more failed attempt of ``task`` without new bytes; returns how many in a row."""
+        with self._cond:
+            task.failures += 1
+            return task.failures
+
     def requeue(self, seg: Segment, delay: float) -> None:
         """Put a segment back after a failure; it becomes eligible after ``delay`` seconds."""
         with self._cond:
-            seg.active = False
+            seg.active = seg.flowing = False
             if not seg.cancelled and seg.file.state == FileState.ACTIVE:
                 seg.not_before = time.monotonic() + delay
+                # The backoff is the file's: its other queued ranges wait as long.
+                for other in self._queue:
+                    if other.file is seg.file:
+                        other.not_before = max(other.not_before, seg.not_before)
                 self._queue.append(seg)
             self._cond.notify_all()
 
-    def go_single_stream(self, seg: Segment) -> None:
-        """The server ignored Range: this segment now fetches the whole file from byte 0."""
+    def go_single_stream(self, seg: Segment) -> bool:
+        """The server ignored Range: this segment now fetches the whole file from byte 0.
+        False when ``seg`` was cancelled meanwhile (another segment took the file over): it
+        must not take the file back, or no segment would be left to fetch it."""
         with self._cond:
             task = seg.file
+            if seg.cancelled or task.state != FileState.ACTIVE:
+                return False
             task.single_stream = True
             for other in task.segments:
                 if other is not seg:
                     other.cancelled = True
             self._queue = [s for s in self._queue if s.file is not task]
             task.segments = [seg]
+            seg.high = max(seg.high, seg.pos)  # bytes below this are not progress again
             seg.start = seg.pos = seg.recorded = 0
             seg.end = task.size
+            self._cond.notify_all()
+            return True
 
     def restart_file(self, task: FileTask, segments: list[Segment]) -> None:
         """After a verification failure: fetch the file again from scratch."""
@@ -228,20 +336,34 @@ class Scheduler:
             self._queue.extend(segments)
             self._cond.notify_all()
 
-    def finish_file(self, task: FileTask, state: FileState, error: str | None = None) -> None:
+    def finish_file(
+        self,
+        task: FileTask,
+        state: FileState,
+        error: str | None = None,
+        kind: str = "SourceUnavailable",
+    ) -> None:
         with self._cond:
             if state == FileState.FAILED:
-                self._fail_locked(task, error or "failed")
+                self._fail_locked(task, error or "failed", kind)
             else:
                 task.state = state
             self._cond.notify_all()
 
-    def _fail_locked(self, task: FileTask, error: str) -> None:
+    def _fail_locked(self, task: FileTask, error: str, kind: str = "SourceUnavailable") -> None:
         task.state = FileState.FAILED
         task.error = error
+        task.kind = task.kind or kind
         for seg in task.segments:
             seg.cancelled = True
         self._queue = [s for s in self._queue if s.file is not task]
+
+    def wait_over(self, timeout: float) -> bool:
+        """Wait (at most ``timeout`` s) for the run to end: every file final, or aborted."""
+        with self._cond:
+            if self.abort_error is None and not all(t.state in TERMINAL for t in self.tasks):
+                self._cond.wait(timeout)
+            return self.abort_error is not None or all(t.state in TERMINAL for t in self.tasks)
 
     def abort(self, error: BaseException) -> None:
         """Stop the whole run (e.g. disk full); workers return after their current chunk."""

@@ -28,13 +28,20 @@ class Segment:
     active: bool = False  # a worker is reading it
     cancelled: bool = False
     not_before: float = 0.0  # earliest retry time (backoff)
-    failures: int = 0  # consecutive failures without progress
+    # The current attempt's response proved good (206 at the right offset): only then may its
+    # tail be stolen — splitting a range whose request still waits doubles a failing request.
+    flowing: bool = False
+    high: int = -1  # the furthest ``pos`` ever reached (a single stream restarts from 0)
+    beat: float = 0.0  # last sign of life of the attempt (monotonic): the engine's watchdog
+    flushed: float = 0.0  # when the journal last covered this segment (monotonic)
 
     def __post_init__(self) -> None:
         if self.pos < 0:
             self.pos = self.start
         if self.recorded < 0:
             self.recorded = self.start
+        if self.high < 0:
+            self.high = self.pos
 
     @property
     def remaining(self) -> int:
