@@ -13,6 +13,9 @@ import sys
 from pathlib import Path
 
 from kuaidi.sim import Sim
+from kuaidi.sim.content import DEFAULT_REPOS
+from kuaidi.sim.repos import RepoSpec
+from kuaidi.units import KiB, MiB
 
 HERE = Path(__file__).parent
 KUAIDI = str(Path(sys.executable).parent / "kuaidi")
@@ -99,12 +102,23 @@ def doctor() -> str:
     return text
 
 
+# Per-connection caps as on a GPU box in China (the cn-link profile's): TUNA fast, a 256 KiB/s
+# mirror, HF's CDN at 16 MiB/s, origin 1 MiB/s. The wheel and the weights are big enough for the
+# rate to settle at the probe's defaults; the small kdemo-lib index page is what TTFB times.
+PROBE_MODEL = RepoSpec("kuaidi-sim/probe-model", "config.json:700B,model.safetensors:96MB", seed=21)
+
+
 def probe() -> str:
+    blob = {"options": {"blob_size": 40 * MiB}}
     overrides = {
-        "pypi-slow": {"conn_rate": 128 * 1024},
-        "origin-cdn": {"conn_rate": 256 * 1024},
+        "pypi-tuna": {**blob, "conn_rate": 24 * MiB},
+        "pypi-ustc": blob,
+        "pypi-slow": {**blob, "conn_rate": 256 * KiB},
+        "pypi-stale": blob,
+        "hf-cdn": {"conn_rate": 16 * MiB},
+        "origin-cdn": {"conn_rate": 1 * MiB},
     }
-    with Sim("clean", overrides=overrides) as sim:
+    with Sim("clean", overrides=overrides, repos=[*DEFAULT_REPOS, PROBE_MODEL]) as sim:
         env = {"PATH": os.environ["PATH"], "LANG": "C.UTF-8", "COLUMNS": "120", "HOME": "/tmp"}
         pypi = [
             ("tuna", "pypi-tuna", "/simple"),
@@ -122,18 +136,11 @@ def probe() -> str:
             "kdemo-lib",
             "--artifact-package",
             "kdemo-blob",
-            "--bytes",
-            "1MiB",
-            "--sample-seconds",
-            "2",
-            "--timeout",
-            "15",
         ]
         for a in args:
             cmd += ["--candidate", a]
         shown = (
             "kuaidi probe pypi --package kdemo-lib --artifact-package kdemo-blob "
-            "--bytes 1MiB --sample-seconds 2 --timeout 15 "
             + " ".join(f"--candidate {n}=<sim {h}>" for n, h, _ in pypi)
             + " --candidate down=http://127.0.0.1:9/simple"
         )
@@ -143,27 +150,17 @@ def probe() -> str:
             ("origin", sim.url("origin")),
             ("portal", sim.url("pypi-portal")),
         ]
-        cmd = [
-            KUAIDI,
-            "probe",
-            "hf",
-            "--repo",
-            "kuaidi-sim/demo-model",
-            "--bytes",
-            "2MiB",
-            "--sample-seconds",
-            "2",
-            "--timeout",
-            "15",
-        ]
-        for n, u in hf:
-            cmd += ["--candidate", f"{n}={u}"]
-        shown = (
-            "kuaidi probe hf --repo kuaidi-sim/demo-model --bytes 2MiB --sample-seconds 2 "
-            "--timeout 15 --candidate hf-mirror=<sim hf-mirror> --candidate origin=<sim origin> "
-            "--candidate portal=<sim pypi-portal>"
-        )
-        text += "\n" + run(cmd, env, shown)
+        for repo in (PROBE_MODEL.repo_id, "kuaidi-sim/demo-model"):
+            cmd = [KUAIDI, "probe", "hf", "--repo", repo]
+            for n, u in hf:
+                cmd += ["--candidate", f"{n}={u}"]
+            shown = (
+                f"kuaidi probe hf --repo {repo} --candidate hf-mirror=<sim hf-mirror> "
+                "--candidate origin=<sim origin> --candidate portal=<sim pypi-portal>"
+            )
+            if repo != PROBE_MODEL.repo_id:
+                shown = "# a 6 MiB file: over before the rate settles\n$ " + shown
+            text += "\n" + run(cmd, env, shown)
     return text
 
 

@@ -61,5 +61,11 @@ def format_rate(bytes_per_second: float) -> str:
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
-    """``"1 file"``, ``"2 files"``; ``many`` for irregular plurals (``retry`` → ``retries``)."""
-    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+    """``"1 file"``, ``"2 files"``, ``"2 retries"``; ``many`` for other irregular plurals."""
+    if n == 1:
+        return f"{n:,} {word}"
+    if many is None:
+        many = (
+            word[:-1] + "ies" if word.endswith("y") and word[-2:-1] not in "aeiou" else word + "s"
+        )
+    return f"{n:,} {many}"

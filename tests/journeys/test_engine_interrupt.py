@@ -1,7 +1,7 @@
 """Journey: Ctrl-C (or ``kill``) in the middle of a download, then the same command again.
 
 The user sees one line saying how to resume (exit 130), and the rerun says how much it kept:
-``resuming: 98.0 MB already on disk`` (issue 10 #10).
+``resuming: 98.0 MiB already on disk`` (issue 10 #10).
 """
 
 from __future__ import annotations
@@ -65,7 +65,9 @@ def test_interrupt_says_how_to_resume_and_the_rerun_says_what_it_kept(
         assert rerun.rc == 0, rerun.stderr
         said = [line for line in rerun.err_lines if "resuming:" in line]
         assert len(said) == 1, rerun.stderr
-        kept = float(re.search(r"resuming: ([\d.]+) MB already on disk", said[0]).group(1))  # type: ignore[union-attr]
+        kept = float(
+            re.search(r"resuming: ([\d.]+) (?:B|KiB|MiB|GiB) already on disk", said[0]).group(1)
+        )  # type: ignore[union-attr]
         assert kept > 0
         snap = Path(rerun.stdout.strip())
         assert read_tree(snap) == expected(sim, BIG)

@@ -18,6 +18,7 @@ from pathlib import Path
 from kuaidi.sim import Sim
 from kuaidi.sim import faults as F
 from kuaidi.sim.content import Catalog
+from kuaidi.units import MiB
 from tests.journeys.conftest import BIG, ROOT, base_env
 
 # 10 MB at 2 MiB/s; the body stalls for 8 s after 3 MiB (then carries on).
@@ -70,7 +71,8 @@ def test_a_terminal_shows_the_stall_and_a_falling_speed(
     screen = ANSI.sub("", b"".join(chunks).decode(errors="replace"))
     assert "stalled" in screen, screen[-2000:]
     assert re.search(r"\d+/\d+ files", screen)
-    speeds = [float(s) for s in re.findall(r"([\d.]+) MB/s", screen)]
+    scale = {"B": 1 / MiB, "KiB": 1 / 1024, "MiB": 1.0, "GiB": 1024.0}
+    speeds = [float(v) * scale[u] for v, u in re.findall(r"([\d.]+) (B|KiB|MiB|GiB)/s", screen)]
     peak = speeds.index(max(speeds))
     assert max(speeds) >= 1.0, speeds
     # After the peak, the speed falls towards 0 while the stall lasts (it never freezes).
@@ -90,7 +92,7 @@ def test_a_log_line_has_percent_speed_and_eta_even_while_stalled(
             env=env, cwd=ROOT, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    status = [line for line in proc.stderr.splitlines() if "MB/s" in line]
+    status = [line for line in proc.stderr.splitlines() if re.search(r"B/s, ETA", line)]
     assert status, proc.stderr
     for line in status:
         assert re.search(r"\d+% ", line) and "ETA " in line and " files" in line, line

@@ -106,10 +106,12 @@ def test_cli_json(sim_factory, capsys) -> None:
     assert [c["verdict"] for c in target["candidates"]] == ["ok", "down"]
     assert set(target["candidates"][0]) == {
         "catalog", "failed_rounds", "name", "notes", "reason", "rounds", "served_by", "sync",
-        "throughput_bps", "ttfb_ms", "url", "verdict", "version",
+        "throughput_bps", "throughput_note", "throughput_steady", "ttfb_ms", "url", "verdict",
+        "version",
     }  # fmt: skip
     documented = (Path(__file__).parents[2] / "docs/probe.md").read_text()
-    for key in ("throughput_bps", "ttfb_ms", "served_by", "verdict", "failed_rounds", "winner"):
+    keys = ("throughput_bps", "throughput_steady", "throughput_note", "ttfb_ms", "served_by")
+    for key in (*keys, "verdict", "failed_rounds", "winner"):
         assert f"`{key}`" in documented
 
 

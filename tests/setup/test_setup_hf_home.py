@@ -88,7 +88,7 @@ def test_setup_names_each_cache_it_points_away_from(home, autodl, dry):
     assert notes == [
         f"note: {home}/.cache/huggingface/hub (1.5 KB) stays where it is; HF_HUB_CACHE now points "
         f"at {data}/hf/hub, so tools no longer see it. Move it: kuaidi cache move --to "
-        f"{data}/hf/hub",
+        f"{data}",
         f"note: {home}/.cache/torch (20 B) stays where it is; TORCH_HOME now points at "
         f'{data}/torch, so tools no longer see it. Move it: mv "{home}/.cache/torch"/* '
         f'"{data}/torch"/',

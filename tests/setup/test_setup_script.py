@@ -151,6 +151,25 @@ def test_script_undo_puts_the_home_back(tmp_path, autodl):
         assert snapshot(home) == before, home.name
 
 
+def test_script_undo_keeps_directories_that_existed_empty(tmp_path, autodl):
+    """Undo removes only the directories the script created: an empty ~/.config/pip,
+    ~/.config/kuaidi or ~/.ipython that was there before stays (it used to be rmdir'ed as the
+    parent of a file the script had written)."""
+    home = tmp_path / "home"
+    for d in (".config/pip", ".config/kuaidi", ".ipython", ".local/state"):
+        (home / d).mkdir(parents=True)
+    before = snapshot(home)
+    text = render_script(options(home, autodl))
+    done = _run_script(text, home, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (home / ".config/pip/pip.conf").is_file() and (home / ".config/uv/uv.toml").is_file()
+    undo = _run_script(text, home, tmp_path, "--undo")
+    assert undo.returncode == 0, undo.stderr
+    assert snapshot(home) == before
+    # and what it created is gone: nothing else is left
+    assert not (home / ".config/uv").exists() and not (home / ".local/state/kuaidi").exists()
+
+
 def test_script_rejects_unknown_arguments(tmp_path, autodl):
     home = tmp_path / "h"
     home.mkdir()

@@ -38,3 +38,26 @@ def test_verify_a_repo_that_is_not_cached_says_so(tmp_path: Path, capsys) -> Non
     assert main(["cache", "verify", "org/absent", "--cache-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "org/absent is not in the cache" in err and "kuaidi get org/absent" in err
+
+
+def test_list_in_a_pipe_prints_a_long_repo_id_whole(tmp_path: Path) -> None:
+    """Regression: piped output assumed 80 columns and cut the repo id to 'org/a-rather-lo…'."""
+    import subprocess
+    import sys
+
+    name = "some-organisation/a-rather-long-model-name-Instruct-2507-GGUF"
+    repo = tmp_path / f"models--{name.replace('/', '--')}"
+    (repo / "blobs").mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "blobs" / ("a" * 40)).write_bytes(b"x")
+    (repo / "refs" / "main").write_text("0" * 40)
+    (repo / "snapshots" / ("0" * 40)).mkdir(parents=True)
+    (repo / "snapshots" / ("0" * 40) / "f").symlink_to(f"../../blobs/{'a' * 40}")
+    out = subprocess.run(
+        [sys.executable, "-m", "kuaidi", "cache", "list", "--cache-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert name in out.stdout

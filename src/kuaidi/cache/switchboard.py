@@ -51,7 +51,8 @@ def plan_env(values: Mapping[str, str], home: Path | None = None) -> Plan:
     if old is None:  # a fresh env file: the rc line that sources it, too
         shell = plan(SetupOptions(home=home, environ=options.environ, only=frozenset({"shell"})))
         changes += list(shell.changes)
-    return Plan(ctx, tuple(changes))
+    # recorded in setup's state, so a later `kuaidi setup` keeps these paths
+    return Plan(ctx, tuple(changes), moved_caches=tuple(values.items()))
 
 
 def point_env(values: Mapping[str, str], home: Path | None = None) -> list[Path]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -55,8 +56,10 @@ def list_cmd(cache_dir: Path | None, as_json: bool) -> int:
         )
         return 0
     table = Table(title=str(cache))
+    # A repo id is something users copy into the next command: never cut it with an ellipsis.
+    longest = max((len(r.repo_id) for r in repos), default=4)
     for col in ("type", "repo", "size", "files", "refs", "partial (resumable)"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col == "repo", min_width=longest if col == "repo" else None)
     for r in repos:
         partial = "-"
         if r.partials:
@@ -69,7 +72,8 @@ def list_cmd(cache_dir: Path | None, as_json: bool) -> int:
             ", ".join(r.revisions) or ("-" if r.complete else "(interrupted: no snapshot yet)"),
             partial,
         )
-    Console().print(table)
+    # In a pipe rich assumes 80 columns; the table is only as wide as its content anyway.
+    Console(width=None if sys.stdout.isatty() else 240).print(table)
     try:  # huggingface_hub's own view, when installed: its warnings mean a broken layout
         from huggingface_hub import scan_cache_dir
 

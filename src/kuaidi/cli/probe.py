@@ -11,7 +11,14 @@ import click
 from rich.console import Console
 
 from kuaidi.errors import KuaidiError
-from kuaidi.probe import DEFAULT_TIMEOUT, TARGETS, ProbeResult, parse_candidate, probe
+from kuaidi.probe import (
+    DEFAULT_SAMPLE_SECONDS,
+    DEFAULT_TIMEOUT,
+    TARGETS,
+    ProbeResult,
+    parse_candidate,
+    probe,
+)
 from kuaidi.probe.apply import WRITERS, apply_winner, setup_command
 from kuaidi.probe.report import as_dict, render
 from kuaidi.units import parse_size
@@ -54,16 +61,16 @@ def _platform_proxy(root: Path) -> str:
 @click.option(
     "--bytes",
     "range_bytes",
-    default="2MiB",
+    default="256MiB",
     show_default=True,
-    help="Size of the ranged GET for throughput.",
+    help="Most bytes one throughput sample reads (it stops once the rate is steady).",
 )
 @click.option(
     "--sample-seconds",
-    type=float,
-    default=4.0,
+    type=click.FloatRange(min=0.1),
+    default=DEFAULT_SAMPLE_SECONDS,
     show_default=True,
-    help="Stop each throughput sample after this long.",
+    help="Longest one throughput sample reads (it stops once the rate is steady).",
 )
 @click.option(
     "--proxy",

@@ -9,7 +9,8 @@
 
 Candidates are measured in parallel (one thread each), their rounds in sequence, all inside one
 overall time bound. Per round: time to first byte on a small target-specific request, then
-throughput on a ranged GET of a real artifact, redirects followed and the serving host credited.
+throughput on a ranged GET of a real artifact, redirects followed and the serving host credited,
+read until the rate is steady (:mod:`kuaidi.probe.steady`; a rate that never settled is marked).
 Freshness comes from the mirror's tunasync / mirrorz feed and from comparing what the mirrors
 serve. See :mod:`kuaidi.probe.rank` for verdicts and ordering.
 """
@@ -24,10 +25,12 @@ from kuaidi.errors import KuaidiError
 from kuaidi.probe.candidates import TARGETS, Candidate, from_catalog, parse_candidate
 from kuaidi.probe.measure import Measurement, Round, measure
 from kuaidi.probe.rank import classify, compare_versions, rank
+from kuaidi.probe.steady import SamplePolicy
 from kuaidi.probe.targets import make_target
 
 DEFAULT_TIMEOUT = 20.0
-DEFAULT_RANGE = 2 * 1024 * 1024
+DEFAULT_RANGE = SamplePolicy().max_bytes
+DEFAULT_SAMPLE_SECONDS = SamplePolicy().max_seconds
 
 
 @dataclass
@@ -63,17 +66,18 @@ def probe(
     rounds: int = 3,
     timeout: float = DEFAULT_TIMEOUT,
     range_bytes: int = DEFAULT_RANGE,
-    sample_seconds: float = 4.0,
+    sample_seconds: float = DEFAULT_SAMPLE_SECONDS,
     request_timeout: float = 8.0,
     proxy: str | None = None,
     **target_options: str | None,
 ) -> ProbeResult:
     """Measure ``candidates`` (default: the catalog's mirrors of ``kind``) and rank them.
 
-    ``timeout`` bounds the whole probe; ``proxy`` measures every request through that proxy
-    instead of direct (to compare a platform proxy with the direct route); ``target_options``:
-    ``package`` / ``artifact_package`` (pypi), ``repo`` / ``small`` / ``big`` (hf), ``repo``
-    (modelscope).
+    ``timeout`` bounds the whole probe; each throughput sample reads until its rate is steady,
+    at most ``range_bytes`` and ``sample_seconds``; ``proxy`` measures every request through
+    that proxy instead of direct (to compare a platform proxy with the direct route);
+    ``target_options``: ``package`` / ``artifact_package`` (pypi), ``repo`` / ``small`` /
+    ``big`` (hf), ``repo`` (modelscope).
     """
     if kind not in TARGETS:
         raise KuaidiError(
@@ -85,6 +89,11 @@ def probe(
     if not cands:
         raise KuaidiError(f"no {kind} candidates to probe", fix="add --candidate name=URL")
     target = make_target(kind, **target_options)
+    policy = SamplePolicy(
+        min_seconds=min(SamplePolicy.min_seconds, sample_seconds),
+        max_seconds=sample_seconds,
+        max_bytes=range_bytes,
+    )
     start = time.monotonic()
     deadline = start + timeout
     results = [Measurement(c) for c in cands]
@@ -98,8 +107,7 @@ def probe(
                 r,
                 rounds=rounds,
                 deadline=deadline,
-                range_bytes=range_bytes,
-                sample_seconds=sample_seconds,
+                policy=policy,
                 request_timeout=request_timeout,
                 proxy=proxy,
             )

@@ -22,6 +22,7 @@ from kuaidi.net.client import make_client
 from kuaidi.net.scope import ProxyScope
 from kuaidi.probe.candidates import Candidate
 from kuaidi.probe.freshness import SyncStatus, parse_status
+from kuaidi.probe.steady import RateSampler, SamplePolicy
 from kuaidi.probe.targets import Ask
 
 MAX_REDIRECTS = 5
@@ -47,8 +48,11 @@ class Round:
     """One round of one candidate. ``failure`` is None for a good round."""
 
     ttfb: float | None = None
-    throughput: float | None = None  # bytes per second on the ranged GET
+    throughput: float | None = None  # bytes per second on the ranged GET (steady.py)
     nbytes: int = 0
+    seconds: float = 0.0  # how long the throughput sample read
+    steady: bool = False  # the rate settled before the sample ended
+    unsteady: str = ""  # why it did not ('' when steady)
     served_by: str | None = None
     failure: str | None = None  # down | http | not-index | timeout | error
     error: str = ""
@@ -83,6 +87,18 @@ class Measurement:
         return statistics.median(values) if values else None
 
     @property
+    def steady(self) -> bool | None:
+        """True when every timed round's rate settled; None when no round was timed."""
+        timed = [r for r in self.good() if r.throughput is not None]
+        return all(r.steady for r in timed) if timed else None
+
+    @property
+    def unsteady(self) -> str:
+        """Why the rate is not a steady one ('' when it is)."""
+        reasons = [r.unsteady for r in self.good() if r.throughput is not None and not r.steady]
+        return Counter(reasons).most_common(1)[0][0] if reasons else ""
+
+    @property
     def failure_rate(self) -> float | None:
         if not self.rounds:
             return None
@@ -104,11 +120,11 @@ def fetch(
     deadline: float,
     *,
     limit: int | None = None,
-    sample_seconds: float | None = None,
+    sampler: RateSampler | None = None,
     request_timeout: float = 10.0,
 ) -> Fetched:
     """Send ``ask``, following redirects, reading at most ``limit`` body bytes (default: keep
-    ``ask.keep``) and for at most ``sample_seconds``; never past ``deadline``."""
+    ``ask.keep``), or, with ``sampler``, until it says stop; never past ``deadline``."""
     url, hops = ask.url, []
     start = time.monotonic()
     limit = ask.keep if limit is None else limit
@@ -127,7 +143,6 @@ def fetch(
                 continue
             headed = time.monotonic()
             body, nbytes, first, first_len = bytearray(), 0, None, 0
-            stop = min(deadline, headed + sample_seconds) if sample_seconds else deadline
             if ask.method != "HEAD":
                 for chunk in response.iter_bytes():
                     if first is None:
@@ -135,8 +150,18 @@ def fetch(
                     nbytes += len(chunk)
                     if len(body) < ask.keep:
                         body += chunk[: ask.keep - len(body)]
-                    if nbytes >= limit or time.monotonic() >= stop:
+                    if sampler is not None:
+                        if sampler.add(len(chunk)):
+                            break
+                    elif nbytes >= limit:
                         break
+                    if time.monotonic() >= deadline:
+                        if sampler is not None:
+                            sampler.ended("deadline")
+                        break
+                else:
+                    if sampler is not None:
+                        sampler.ended()
             end = time.monotonic()
             first = first or headed
             return Fetched(
@@ -196,8 +221,7 @@ def measure(
     *,
     rounds: int,
     deadline: float,
-    range_bytes: int,
-    sample_seconds: float,
+    policy: SamplePolicy,
     request_timeout: float,
     proxy: str | None = None,
 ) -> Measurement:
@@ -245,13 +269,13 @@ def measure(
                     one.failure, one.error = "http", f"no file of {missing} to time"
                     result.rounds.append(one)
                     continue
-                ranged = Ask("GET", artifact, (("Range", f"bytes=0-{range_bytes - 1}"),), keep=0)
+                span = (("Range", f"bytes=0-{policy.max_bytes - 1}"),)
+                sampler = RateSampler(policy)
                 data = fetch(
                     client,
-                    ranged,
+                    Ask("GET", artifact, span, keep=0),
                     deadline,
-                    limit=range_bytes,
-                    sample_seconds=sample_seconds,
+                    sampler=sampler,
                     request_timeout=request_timeout,
                 )
                 if data.status >= 400:
@@ -262,14 +286,9 @@ def measure(
                 elif data.nbytes == 0:
                     one.failure, one.error = "http", f"empty body from {data.url}"
                 else:
-                    one.nbytes = data.nbytes
-                    # the first chunk arrived with the first byte: rate over the rest, if any
-                    moved = (
-                        data.nbytes - data.first_len
-                        if data.nbytes > data.first_len
-                        else data.nbytes
-                    )
-                    one.throughput = moved / max(data.transfer, 1e-4)
+                    one.nbytes, one.seconds = data.nbytes, sampler.seconds
+                    one.throughput, one.steady = sampler.rate, sampler.steady
+                    one.unsteady = sampler.why_unsteady()
                     one.served_by = _netloc(data.url)
             except httpx.HTTPError as exc:
                 one.failure, one.error = _failure(exc, answered=answered)

@@ -10,6 +10,7 @@ from rich.table import Table
 from kuaidi.doctor.model import redact
 from kuaidi.probe import ProbeResult
 from kuaidi.probe.measure import Measurement
+from kuaidi.units import format_rate
 
 JSON_VERSION = 1
 STYLE = {
@@ -22,12 +23,20 @@ STYLE = {
 }
 
 
-def _rate(bps: float | None) -> str:
-    if bps is None:
+UNSTEADY = "*"  # marks a rate that never settled (steady.py); explained under the table
+
+
+def _rate(m: Measurement) -> str:
+    if m.throughput is None:
         return "—"
-    if bps >= 1e6:
-        return f"{bps / 1e6:.1f} MB/s"
-    return f"{bps / 1e3:.0f} kB/s"
+    return format_rate(m.throughput) + ("" if m.steady else UNSTEADY)
+
+
+def _why(m: Measurement) -> str:
+    notes = [*_served(m), *m.notes]
+    if m.steady is False:
+        notes.append(f"{UNSTEADY}rate not steady: {m.unsteady}")
+    return m.reason or "; ".join(notes)
 
 
 def _ms(seconds: float | None) -> str:
@@ -54,6 +63,9 @@ def measurement_dict(m: Measurement) -> dict[str, Any]:
         "reason": m.reason,
         "ttfb_ms": None if m.ttfb is None else round(m.ttfb * 1000, 1),
         "throughput_bps": None if m.throughput is None else round(m.throughput),
+        # false: the sample ended before its rate settled, and throughput_note says why
+        "throughput_steady": m.steady,
+        "throughput_note": m.unsteady,
         "rounds": len(m.rounds),
         "failed_rounds": sum(1 for r in m.rounds if r.failure),
         "served_by": m.served_by,
@@ -99,7 +111,7 @@ def render(result: ProbeResult, console: Console) -> None:
     ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for i, m in enumerate(result.ranked, 1):
-        why = m.reason or "; ".join([*_served(m), *m.notes])
+        why = _why(m)
         served = m.served_by or "—"
         if m.served_by and m.served_by != m.candidate.host.split("/")[0]:
             served += " (redirected)"
@@ -108,12 +120,18 @@ def render(result: ProbeResult, console: Console) -> None:
             m.candidate.name,
             f"[{STYLE[m.verdict]}]{m.verdict}[/]",
             _ms(m.ttfb),
-            _rate(m.throughput),
+            _rate(m),
             f"{sum(1 for r in m.rounds if r.failure)}/{len(m.rounds)}",
             served,
             why,
         )
     console.print(table)
+    if any(m.steady is False for m in result.ranked):
+        console.print(
+            f"{UNSTEADY} not steady: the sample ended before the rate settled, a rough figure"
+            " (time a bigger file: --repo / --artifact-package)",
+            soft_wrap=True,
+        )
     winner = result.winner
     took = f"took {result.elapsed:.1f} s of a {result.timeout:g} s bound"
     if winner is None:

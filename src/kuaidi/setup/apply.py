@@ -64,4 +64,7 @@ def apply(plan: Plan) -> ApplyResult:
             record.written_sha256, record.pending_sha256 = record.pending_sha256, None
             state.save(manifest)
             written.append(change.path)
+        if plan.moved_caches:
+            manifest.moved_caches.update(plan.moved_caches)
+            state.save(manifest)
     return ApplyResult(tuple(written), tuple(swept))

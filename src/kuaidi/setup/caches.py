@@ -60,8 +60,9 @@ class LeftCache:
 
     @property
     def move_command(self) -> str:
-        if self.variable == "HF_HUB_CACHE":
-            return f"kuaidi cache move --to {self.new}"
+        # `cache move --to DIR` lays the hub out at DIR/hf/hub, as setup does on the data disk
+        if self.variable == "HF_HUB_CACHE" and self.new.parts[-2:] == ("hf", "hub"):
+            return f"kuaidi cache move --to {self.new.parent.parent}"
         return f'mv "{self.old}"/* "{self.new}"/'
 
     @property
@@ -89,7 +90,8 @@ def left_behind(
         if variable not in new_dirs:
             continue
         old, new = Path(old_text).expanduser(), Path(new_dirs[variable])
-        if old == new or not old.is_dir():
+        # the old path may be the link `kuaidi cache move` left to the new one
+        if old == new or not old.is_dir() or old.resolve() == new.resolve():
             continue
         size, complete = tree_size(old)
         if size:

@@ -13,6 +13,7 @@ from pathlib import Path
 from kuaidi.setup.caches import old_hf_home, saved_token
 from kuaidi.setup.noproxy import no_proxy_members
 from kuaidi.setup.options import Context
+from kuaidi.setup.state import UndoState
 
 HEADER = (
     "# Written by `kuaidi setup` (or the script `kuaidi script` makes); re-run it to change.\n"
@@ -54,6 +55,12 @@ def cache_dirs(data_disk: Path) -> dict[str, str]:
     }
 
 
+def moved_caches(ctx: Context) -> dict[str, str]:
+    """The caches ``kuaidi cache move`` put elsewhere (still there), from setup's state."""
+    moved = UndoState(ctx.state_dir).load().moved_caches
+    return {name: path for name, path in moved.items() if Path(path).is_dir()}
+
+
 def exports(ctx: Context, *, with_indexes: bool = False) -> dict[str, str]:
     """Every variable kuaidi exports, in order.
 
@@ -70,6 +77,8 @@ def exports(ctx: Context, *, with_indexes: bool = False) -> dict[str, str]:
         values["HF_HUB_ENABLE_HF_TRANSFER"] = "0"
         if ctx.data_disk is not None:
             values.update(cache_dirs(ctx.data_disk))
+        # a moved cache's data is where the move put it: never point back at an empty default
+        values.update(moved_caches(ctx))
         hf_home = values.get("HF_HOME")
         new_home = Path(hf_home) if hf_home else old_hf_home(ctx.home, ctx.environ)
         token = saved_token(ctx.home, ctx.environ, new_home)

@@ -65,11 +65,13 @@ class Plan:
     unchanged: tuple[Path, ...] = ()
     warnings: tuple[str, ...] = field(default=())
     left_caches: tuple[LeftCache, ...] = ()  # existing caches the new variables point away from
+    # cache variables ``kuaidi cache move`` set: apply records them, later setups keep them
+    moved_caches: tuple[tuple[str, str], ...] = ()
 
     @property
     def empty(self) -> bool:
-        """True when every file is already as kuaidi would write it."""
-        return not self.changes
+        """True when every file is already as kuaidi would write it (and nothing to record)."""
+        return not self.changes and not self.moved_caches
 
     @property
     def diff(self) -> str:

@@ -58,9 +58,6 @@ def render_script(options: SetupOptions) -> str:
             'ipython_dir="${IPYTHONDIR:-$HOME/.ipython}"\n'
             f'kuaidi_put "$ipython_dir/profile_default/startup/{jupyter.STARTUP_NAME}" - '
             f"{_heredoc(content)}"
-            'if [ "$mode" = --undo ]; then\n'
-            '    rmdir -- "$ipython_dir/profile_default" "$ipython_dir" 2>/dev/null\n'
-            "fi\n"
         )
     if "git" in ctx.targets and git.targets(ctx):
         parts.append(_git_part(ctx))
@@ -182,6 +179,35 @@ kuaidi_tmp() {
     printf '%s/.%s.%s.%s.kuaidi-tmp' "$dir" "$base" "$RANDOM" "$$"
 }
 
+# kuaidi_state: create the state directory, noting which of its parents did not exist (undo
+# removes exactly those, deepest first).
+kuaidi_state() {
+    local dir="$state" missing=""
+    [ -d "$state" ] && return 0
+    while [ ! -e "$dir" ]; do
+        missing="$missing$dir
+"
+        dir="${dir%/*}"
+    done
+    mkdir -p -- "$state" || return 1
+    printf '%s' "$missing" >"$state/.created-dirs"
+}
+
+# kuaidi_mkdir DIR: mkdir -p, noting each directory it creates (undo removes only those: a
+# directory that existed before, even empty, stays).
+kuaidi_mkdir() {
+    local dir="$1" missing=""
+    [ -d "$dir" ] && return 0
+    kuaidi_state || return 1
+    while [ ! -e "$dir" ]; do
+        missing="$missing$dir
+"
+        dir="${dir%/*}"
+    done
+    mkdir -p -- "$1" || return 1
+    printf '%s' "$missing" >>"$state/.created-dirs"
+}
+
 # kuaidi_put DEST ALREADY-MARKER < CONTENT: write DEST atomically unless it is already right.
 # ALREADY-MARKER "-" means the file is kuaidi's own (no backup).
 kuaidi_put() {
@@ -195,7 +221,6 @@ kuaidi_put() {
             mv -f -- "$dest.kuaidi-bak" "$dest" && echo "restored: $dest"
         elif [ -f "$dest" ] && [ "$(cat -- "$dest"; printf x)" = "${new}x" ]; then
             rm -f -- "$dest" && echo "removed: $dest"
-            rmdir -- "$(dirname -- "$dest")" 2>/dev/null
         elif [ -f "$dest" ]; then
             echo "left alone: $dest (changed since this script wrote it)"
         fi
@@ -229,7 +254,7 @@ kuaidi_put() {
     else
         echo "wrote: $dest"
     fi
-    mkdir -p -- "$(dirname -- "$dest")" || return 1
+    kuaidi_mkdir "$(dirname -- "$dest")" || return 1
     tmp="$(kuaidi_tmp "$dest")"
     if [ -f "$dest" ]; then cp -p -- "$dest" "$tmp"; fi
     printf '%s' "$new" >"$tmp" && mv -f -- "$tmp" "$dest"
@@ -250,19 +275,6 @@ line="[ -f \"$shown\" ] && . \"$shown\"  """
 insert_before_code='!done && !/^#/ {print line; done=1} {print} END {if (!done) print line}'
 # kuaidi_line RC: exactly one marked line, before RC's first non-comment line (the interactive
 # guard), so non-interactive and login shells get the variables too.
-# kuaidi_state: create the state directory, noting which of its parents did not exist (undo
-# removes exactly those, deepest first).
-kuaidi_state() {
-    local dir="$state" missing=""
-    [ -d "$state" ] && return 0
-    while [ ! -e "$dir" ]; do
-        missing="$missing$dir
-"
-        dir="${dir%/*}"
-    done
-    mkdir -p -- "$state" || return 1
-    printf '%s' "$missing" >"$state/.created-dirs"
-}
 
 # The rc file's bytes before this script first edited it (or a note that it was absent).
 kuaidi_kept() {
@@ -332,9 +344,9 @@ fi
 
 _FOOTER = r"""
 if [ "$mode" = --undo ]; then
-    rmdir -- "$config_home/kuaidi" "$config_home" 2>/dev/null
     if [ -f "$state/.created-dirs" ]; then
-        created="$(cat -- "$state/.created-dirs")"
+        # deepest first: a reverse sort puts every directory after the ones inside it
+        created="$(sort -ru -- "$state/.created-dirs")"
         rm -f -- "$state/.created-dirs"
         while IFS= read -r dir; do
             [ -n "$dir" ] && rmdir -- "$dir" 2>/dev/null

@@ -1,8 +1,13 @@
 """Undo state under ``$XDG_STATE_HOME/kuaidi/setup``: a pristine copy of every file as it was
 before kuaidi first touched it, and the sha256 of what kuaidi last wrote there.
 
-    manifest.json  {"version": 1, "files": {path: {...}}, "created_dirs": [...]}
+    manifest.json  {"version": 1, "files": {path: {...}}, "created_dirs": [...],
+                    "moved_caches": {VAR: directory}}
     pristine/<n>   the original bytes of file n
+
+``moved_caches``: where ``kuaidi cache move`` put a cache (``HF_HUB_CACHE`` → the new directory).
+The data lives there now, so every later ``kuaidi setup`` renders that location instead of its
+own default; undo forgets it with everything else (move left a link at the old path).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ class Manifest:
 
     files: dict[str, FileRecord] = field(default_factory=dict)
     created_dirs: list[str] = field(default_factory=list)
+    moved_caches: dict[str, str] = field(default_factory=dict)
 
 
 class UndoState:
@@ -56,7 +62,8 @@ class UndoState:
         try:
             raw = json.loads(self.manifest_path.read_text("utf-8"))
             files = {p: FileRecord(**rec) for p, rec in raw.get("files", {}).items()}
-            return Manifest(files=files, created_dirs=list(raw.get("created_dirs", [])))
+            moved = {str(k): str(v) for k, v in raw.get("moved_caches", {}).items()}
+            return Manifest(files, list(raw.get("created_dirs", [])), moved)
         except (ValueError, TypeError, AttributeError) as exc:
             raise KuaidiError(
                 f"kuaidi's undo record {self.manifest_path} is unreadable ({exc})",
@@ -70,6 +77,7 @@ class UndoState:
             "version": VERSION,
             "files": {p: asdict(rec) for p, rec in manifest.files.items()},
             "created_dirs": manifest.created_dirs,
+            "moved_caches": manifest.moved_caches,
         }
         write_atomic(self.manifest_path, json.dumps(raw, indent=2, ensure_ascii=False) + "\n")
 

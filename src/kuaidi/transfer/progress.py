@@ -19,14 +19,12 @@ from typing import TextIO
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
 
+from kuaidi.units import format_rate, format_size, plural
+
 WINDOW = 5.0  # seconds of history behind the shown speed
 STALLED = 3.0  # no byte for this long while connections are open: say "stalled"
 NOTE_FOR = 5.0  # a retry note stays this long
 BIG_FILE = 32 << 20  # files at least this large get their own progress line
-
-
-def fmt_bytes(n: float) -> str:
-    return f"{n / 1e6:.1f} MB"
 
 
 def fmt_eta(seconds: float | None) -> str:
@@ -34,13 +32,6 @@ def fmt_eta(seconds: float | None) -> str:
         return "-:--:--"
     s = int(seconds + 0.5)
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
-
-
-def plural(n: int, word: str) -> str:
-    """``plural(1, "retry")`` → "1 retry"; ``plural(3, "retry")`` → "3 retries"."""
-    if n == 1:
-        return f"{n} {word}"
-    return f"{n} {word[:-1]}ies" if word.endswith("y") else f"{n} {word}s"
 
 
 class Rate:
@@ -190,7 +181,7 @@ class PlainEvents(Events):
         self._ticker = _Ticker(self._tick, min(1.0, self._interval))
 
     def resuming(self, nbytes: int) -> None:
-        self._say(f"kuaidi: resuming: {fmt_bytes(nbytes)} already on disk")
+        self._say(f"kuaidi: resuming: {format_size(nbytes)} already on disk")
 
     def _tick(self) -> None:
         now = time.monotonic()
@@ -201,8 +192,8 @@ class PlainEvents(Events):
         main, note = self.status(now, speed)
         pct = 100.0 * self.done_bytes / self.total if self.total else 100.0
         self._say(
-            f"kuaidi: {pct:.0f}% {fmt_bytes(self.done_bytes)}/{fmt_bytes(self.total)}, "
-            f"{speed / 1e6:.1f} MB/s, ETA {fmt_eta(self.eta(speed))}, {main.replace(' · ', ', ')}"
+            f"kuaidi: {pct:.0f}% {format_size(self.done_bytes)}/{format_size(self.total)}, "
+            f"{format_rate(speed)}, ETA {fmt_eta(self.eta(speed))}, {main.replace(' · ', ', ')}"
             + (f", {note}" if note else "")
         )
 
@@ -231,7 +222,7 @@ class RichEvents(Events):
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             TextColumn("{task.percentage:>3.0f}%"),
-            DownloadColumn(),
+            DownloadColumn(binary_units=True),
             TextColumn("{task.fields[speed]}"),
             TextColumn("ETA {task.fields[eta]}"),
             TextColumn("{task.fields[info]}"),
@@ -245,7 +236,7 @@ class RichEvents(Events):
         self._ticker = _Ticker(self._update, 0.2)
 
     def resuming(self, nbytes: int) -> None:
-        self._progress.console.print(f"resuming: {fmt_bytes(nbytes)} already on disk")
+        self._progress.console.print(f"resuming: {format_size(nbytes)} already on disk")
 
     def _update(self) -> None:
         now = time.monotonic()
@@ -257,7 +248,7 @@ class RichEvents(Events):
             description=f"{self.files_done}/{self.files_total} files",
             total=max(1, self.total),
             completed=self.done_bytes,
-            speed=f"{speed / 1e6:.1f} MB/s",
+            speed=format_rate(speed),
             eta=fmt_eta(self.eta(speed)),
             info=info,
         )
@@ -274,7 +265,7 @@ class RichEvents(Events):
             self._progress.update(
                 tid,
                 completed=done,
-                speed=f"{fspeed / 1e6:.1f} MB/s",
+                speed=format_rate(fspeed),
                 eta=fmt_eta(left / fspeed if fspeed > 1 else None),
             )
 
