@@ -90,7 +90,7 @@ def test_release_asset_kill9_at_half_then_rerun_is_byte_exact(net, tmp_path):
     out = tmp_path / "out" / "big.bin"
     args = ["gh:kuaidi-sim/hello-pkg@v0.1.0/big.bin", "-o", str(out), "--release-mirror", "none"]
     proc = subprocess.Popen(
-        [str(KUAIDI), "get", *args, "--journal-every", str(MiB)],
+        [str(KUAIDI), "get", *args, "--journal-every", str(256 * 1024)],
         env=_env(sim, proxy, tmp_path),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
