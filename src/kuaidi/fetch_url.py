@@ -207,11 +207,9 @@ def fetch_url(
         Route(urlsplit(target_url.url).hostname or "?", target_url.url, client, kind=kind)
     )
     if not info.ranges:
-        # One connection: with several, the engine's switch to a single stream on a route that
-        # answers 200 to a ranged GET stalled (reproduced in tests/code, reported).
+        # The engine itself keeps a file that answered 200 to a ranged GET on one stream.
         where = routes[0].source if len(routes) > 1 else urlsplit(target_url.url).hostname
         notes.append(f"{where} ignores Range: one stream")
-        connections = 1
     final = final.expanduser().absolute()
     final.parent.mkdir(parents=True, exist_ok=True)
     target = PlainTarget(final)
@@ -277,7 +275,7 @@ def _mirror_routes(
         notes.append(f"{mirror.display or mirror.name} has another size: GitHub only")
         return []
     if not there.ranges:
-        info.ranges = False  # one stream for the file (see fetch_url's connections)
+        info.ranges = False  # said in the notes; the engine keeps such a file on one stream
     return [Route(f"{mirror.name} release mirror", url, direct, kind="mirror", strong=False)]
 
 
