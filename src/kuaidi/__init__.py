@@ -1,7 +1,8 @@
 """kuaidi (快递): deliver code, packages and model weights onto GPU boxes in mainland China.
 
-Layers, each a package with one job:
+Layers, each a package with one job (docs/architecture.md draws which may import which):
 
+- ``kuaidi.model``     the shared vocabulary: RepoRef, RemoteFile, Listing, Route, Source, Target
 - ``kuaidi.sim``       the simulated China network (HF / ModelScope / PyPI servers, faults)
 - ``kuaidi.net``       HTTP clients, per-host proxy scope, no_proxy semantics
 - ``kuaidi.sources``   where bytes come from (HF-protocol mirrors, ModelScope, origin)

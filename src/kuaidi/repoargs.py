@@ -13,7 +13,7 @@ from fnmatch import fnmatchcase
 from urllib.parse import unquote
 
 from kuaidi.errors import EntryNotFound, UsageError
-from kuaidi.sources.base import RemoteFile, RepoRef
+from kuaidi.model import RemoteFile, RepoRef
 
 __all__ = ["parse_repo", "select_checked", "select_files"]
 

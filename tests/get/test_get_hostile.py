@@ -195,9 +195,9 @@ def test_a_huge_real_listing_dry_run_lists_every_file_and_writes_nothing(tmp_pat
 
 def test_modelscope_listing_has_the_same_caps(monkeypatch: pytest.MonkeyPatch) -> None:
     from kuaidi.errors import UnsafeListing
+    from kuaidi.model import RepoRef
     from kuaidi.net.client import make_client
     from kuaidi.net.scope import ProxyScope
-    from kuaidi.sources.base import RepoRef
     from kuaidi.sources.modelscope import ModelScopeSource
     from tests.get.hostile import HostileHub
 

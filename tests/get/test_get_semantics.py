@@ -14,7 +14,7 @@ from kuaidi import errors
 from kuaidi.cli import main
 from kuaidi.cli.get import summary
 from kuaidi.get import Result, download, parse_repo, select_files
-from kuaidi.sources.base import RemoteFile, RepoRef
+from kuaidi.model import RemoteFile, RepoRef
 from kuaidi.sources.hf import _error
 from kuaidi.transfer.job import FileOutcome
 from kuaidi.units import format_size, parse_size, plural

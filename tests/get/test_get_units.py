@@ -13,7 +13,7 @@ from kuaidi.get import (
     parse_repo,
     select_files,
 )
-from kuaidi.sources.base import RemoteFile
+from kuaidi.model import RemoteFile
 
 
 def _f(path: str) -> RemoteFile:

@@ -7,10 +7,10 @@ from collections.abc import Callable
 import pytest
 
 from kuaidi.errors import KuaidiError
+from kuaidi.model import Listing, RemoteFile, RepoRef
 from kuaidi.net import ProxyScope, make_client
 from kuaidi.sim import Sim
 from kuaidi.sim.content import SIM_TOKEN
-from kuaidi.sources.base import Listing, RemoteFile, RepoRef
 from kuaidi.sources.hf import HFSource
 from kuaidi.sources.idmap import candidates
 from kuaidi.sources.ladder import compare, plan_routes, source_kind, to_routes

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from kuaidi.errors import KuaidiError
+from kuaidi.model import RepoRef, Source
 from kuaidi.net import ProxyScope, make_client
 from kuaidi.sim import Sim
 from kuaidi.sim.content import SIM_TOKEN
 from kuaidi.sim.faults import status
 from kuaidi.sources import modelscope as ms_module
-from kuaidi.sources.base import RepoRef, Source
 from kuaidi.sources.modelscope import ModelScopeSource, ms_revision
 
 TINY = RepoRef("kuaidi-sim/tiny-model")

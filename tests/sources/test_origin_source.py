@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from kuaidi.errors import KuaidiError
+from kuaidi.model import RepoRef
 from kuaidi.net import ProxyScope
 from kuaidi.sim import EGRESS, Sim
 from kuaidi.sim.proxy import TinyProxy
-from kuaidi.sources.base import RepoRef
 from kuaidi.sources.hf import HFSource
 from kuaidi.sources.origin import HF_ORIGIN, OriginSource
 from tests.conftest import require_binary

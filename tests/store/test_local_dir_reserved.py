@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kuaidi.errors import UnsafeListing
-from kuaidi.sources.base import RemoteFile
+from kuaidi.model import RemoteFile
 from kuaidi.store.local_dir import LocalDirTarget
 from tests.get.conftest import run_cli
 from tests.get.hfserver import HFServer, Repo

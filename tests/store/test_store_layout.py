@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from kuaidi.errors import KuaidiError
-from kuaidi.sources.base import RemoteFile, RepoRef
+from kuaidi.model import RemoteFile, RepoRef, safe_relpath, unsafe_reason
 from kuaidi.store.hf_cache import HFCacheTarget, repo_folder_name
 from kuaidi.store.local_dir import LocalDirTarget
-from kuaidi.store.paths import join_inside, safe_relpath, unsafe_reason
+from kuaidi.store.paths import join_inside
 
 COMMIT = "a" * 40
 
@@ -56,7 +56,7 @@ def test_hf_cache_layout_is_what_hub_reads(tmp_path: Path) -> None:
     part = t.placement(f).part
     part.write_bytes(b"abc")
     t.install(f, part)
-    from kuaidi.sources.base import Listing
+    from kuaidi.model import Listing
 
     snap = t.finish(Listing(repo, COMMIT, [f]), {f.path: {"size": 3, "blob_id": "c" * 40}})
     link = snap / "sub" / "dir" / "w.bin"

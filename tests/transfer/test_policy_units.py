@@ -9,6 +9,7 @@ import time
 import httpx
 import pytest
 
+from kuaidi.model import RepoRef, Route
 from kuaidi.net.policy import (
     Backoff,
     HostGate,
@@ -18,10 +19,8 @@ from kuaidi.net.policy import (
     parse_retry_after,
     server_delay,
 )
-from kuaidi.sources.base import RepoRef
 from kuaidi.sources.hf import HFSource
 from kuaidi.transfer.fetch import Expired, Fatal, FetchError, open_segment
-from kuaidi.transfer.route import Route
 
 
 @pytest.mark.parametrize(

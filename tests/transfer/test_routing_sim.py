@@ -14,12 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from kuaidi.model import RepoRef
 from kuaidi.net.client import make_client
 from kuaidi.net.scope import ProxyScope
 from kuaidi.sim import Sim
 from kuaidi.sim import faults as F
 from kuaidi.sim.content import Catalog, RepoSpec
-from kuaidi.sources.base import RepoRef
 from kuaidi.sources.hf import HFSource
 from kuaidi.sources.ladder import plan_routes, to_routes
 from kuaidi.sources.modelscope import ModelScopeSource

@@ -7,9 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kuaidi.sources.base import RemoteFile
-from kuaidi.store.target import Placement
-from kuaidi.transfer.route import Route
+from kuaidi.model import Placement, RemoteFile, Route
 from kuaidi.transfer.routing import Routing
 from kuaidi.transfer.scheduler import FileTask
 from kuaidi.transfer.watchdog import SpeedFloor

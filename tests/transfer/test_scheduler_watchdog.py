@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from kuaidi.sources.base import RemoteFile
+from kuaidi.model import RemoteFile
 from kuaidi.transfer.scheduler import FileState, FileTask, Scheduler
 from kuaidi.transfer.segment import Segment
 

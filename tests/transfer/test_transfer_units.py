@@ -7,8 +7,8 @@ import os
 import random
 from pathlib import Path
 
+from kuaidi.model import RemoteFile
 from kuaidi.net.policy import Backoff, parse_retry_after
-from kuaidi.sources.base import RemoteFile
 from kuaidi.transfer.journal import HEADER_SIZE, RECORD_SIZE, Journal, gaps, merge
 from kuaidi.transfer.segment import Segment
 from kuaidi.transfer.verify import check_file, git_blob_sha1

@@ -14,28 +14,11 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Generator, Iterable
-from urllib.parse import urlsplit
 
 import httpx
 
 from kuaidi.errors import KuaidiWarning
-
-Origin = tuple[str, str, int]
-
-
-def origin_of(url: str) -> Origin:
-    """``(scheme, host, port)`` of ``url``, default port filled in; a bare host means https.
-
-    >>> origin_of("hf-mirror.com")
-    ('https', 'hf-mirror.com', 443)
-    """
-    parts = urlsplit(url if "://" in url else f"https://{url}")
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port or (443 if scheme == "https" else 80)
-    except ValueError:  # a malformed port: an origin no real request can have (no token)
-        return ("invalid", url, -1)
-    return (scheme, (parts.hostname or "").lower(), port)
+from kuaidi.model import Origin, origin_of
 
 
 def _show(origin: Origin) -> str:

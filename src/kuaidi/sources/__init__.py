@@ -1,9 +1,6 @@
 """Where bytes come from: HF-protocol mirrors, ModelScope, and the origin (through a proxy only).
 
-Every source speaks the same small interface (:class:`kuaidi.sources.base.Source`): list a
-revision, turn a file into a URL to GET, report the hashes that verify it.
+Every source implements :class:`kuaidi.model.Source`: list a revision (a
+:class:`~kuaidi.model.Listing` with the hashes that verify each file) and build the
+:class:`~kuaidi.model.Route` that GETs one file.
 """
-
-from kuaidi.sources.base import Listing, RemoteFile, RepoRef, Source
-
-__all__ = ["Listing", "RemoteFile", "RepoRef", "Source"]

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from kuaidi.errors import UnsafeListing
-from kuaidi.sources.base import RemoteFile
+from kuaidi.model import RemoteFile
 
 MAX_FILES = 2_000_000
 MAX_PAGE_BYTES = 32 * 2**20

@@ -1,4 +1,4 @@
-"""The Hugging Face protocol as a :class:`~kuaidi.sources.base.Source` (mirrors and the Hub).
+"""The Hugging Face protocol as a :class:`~kuaidi.model.Source` (mirrors and the Hub).
 
 Listing resolves the revision to a commit once (skipped for a 40-hex commit), then walks
 ``/api/{type}s/{repo}/tree/{commit}?recursive=true&expand=false`` page by page. A ``Link: next``
@@ -29,11 +29,9 @@ from kuaidi.errors import (
     TokenRejected,
     UnsafeListing,
 )
+from kuaidi.model import Listing, RepoRef, Route, RouteKind, origin_of, safe_relpath
 from kuaidi.net.policy import default_policy
-from kuaidi.sources.base import Listing, RepoRef
 from kuaidi.sources.entries import PackedEntries, get_capped, valid_size
-from kuaidi.store.paths import safe_relpath
-from kuaidi.transfer.route import Route, origin_of
 
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -109,7 +107,7 @@ class HFSource:
         self.endpoint = endpoint.rstrip("/")
         self.client = client
         self.name = name
-        self.kind = "mirror"  # the ladder's rung: OriginSource says "origin"
+        self.kind: RouteKind = "mirror"  # the ladder's rung: OriginSource says "origin"
         self._token = token
         self._origin = origin_of(self.endpoint)
         self._retries = retries

@@ -31,12 +31,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Literal
 
 from kuaidi.errors import SourceUnavailable
-from kuaidi.sources.base import Listing, RemoteFile, RepoRef
+from kuaidi.model import Listing, RemoteFile, RepoRef, Route, RouteKind, Source
 
-Kind = Literal["mirror", "modelscope", "origin"]
 # "unlisted": a rung that was never listed (the origin behind a mirror that listed the repo);
 # its bytes are checked against the reference's hashes like every other route's.
 Match = Literal["reference", "sha256", "git-sha1", "size", "conflict", "absent", "unlisted"]
@@ -44,7 +43,7 @@ KIND_ORDER: dict[str, int] = {"mirror": 0, "modelscope": 1, "origin": 2}
 STRONG: tuple[str, ...] = ("reference", "sha256", "git-sha1")
 
 
-def source_kind(listing: Listing, kinds: Mapping[str, Kind] | None = None) -> Kind:
+def source_kind(listing: Listing, kinds: Mapping[str, RouteKind] | None = None) -> RouteKind:
     """A listing's kind: ``kinds[listing.source]``, else guessed from the source name."""
     if kinds and listing.source in kinds:
         return kinds[listing.source]
@@ -78,7 +77,7 @@ class RouteChoice:
     """One rung for one file: where to fetch it (``source`` + repo id + commit + path)."""
 
     source: str
-    kind: Kind
+    kind: RouteKind
     repo: RepoRef
     commit: str
     path: str
@@ -104,7 +103,7 @@ class SourceVerdict:
     """What the planner concluded about one candidate listing as a whole."""
 
     source: str
-    kind: Kind
+    kind: RouteKind
     repo: RepoRef
     commit: str
     counts: dict[str, int]
@@ -170,7 +169,7 @@ def plan_routes(
     candidates: Iterable[Listing],
     *,
     allow_modelscope_only: bool = False,
-    kinds: Mapping[str, Kind] | None = None,
+    kinds: Mapping[str, RouteKind] | None = None,
 ) -> RoutePlan:
     """Plan the routes of every file of ``hf_listing`` over ``candidates`` (see module doc).
 
@@ -245,7 +244,7 @@ def plan_routes(
     )
 
 
-def _ordered(listings: list[Listing], kinds: Mapping[str, Kind] | None) -> list[Listing]:
+def _ordered(listings: list[Listing], kinds: Mapping[str, RouteKind] | None) -> list[Listing]:
     seen: set[tuple[str, str, str]] = set()
     unique: list[Listing] = []
     for listing in listings:
@@ -260,7 +259,7 @@ def _verdict(
     reference: Listing,
     listing: Listing,
     files: dict[str, RemoteFile],
-    kinds: Mapping[str, Kind] | None,
+    kinds: Mapping[str, RouteKind] | None,
 ) -> SourceVerdict:
     counts: dict[str, int] = {"sha256": 0, "git-sha1": 0, "size": 0, "conflict": 0, "absent": 0}
     conflicts: list[str] = []
@@ -296,13 +295,13 @@ def _verdict(
     )
 
 
-def to_routes(file_plan: FilePlan, sources: Mapping[str, Any]) -> list[Any]:
+def to_routes(file_plan: FilePlan, sources: Mapping[str, Source]) -> list[Route]:
     """Transfer ``Route`` objects for one file, built by each named source object.
 
-    ``sources`` maps a source name to the object that listed it (``HFSource``,
-    ``ModelScopeSource``, ``OriginSource``: each has ``route(repo, commit, path)``).
+    ``sources`` maps a source name to the :class:`~kuaidi.model.Source` that listed it
+    (``HFSource``, ``ModelScopeSource``, ``OriginSource``).
     """
-    routes = []
+    routes: list[Route] = []
     for choice in file_plan.routes:
         source = sources.get(choice.source)
         if source is None:
@@ -315,7 +314,7 @@ def to_routes(file_plan: FilePlan, sources: Mapping[str, Any]) -> list[Any]:
     return routes
 
 
-def with_last_resort(plan: RoutePlan, source: str, kind: Kind, *, via: str) -> RoutePlan:
+def with_last_resort(plan: RoutePlan, source: str, kind: RouteKind, *, via: str) -> RoutePlan:
     """``plan`` with an unlisted rung (the origin) appended to every file.
 
     The origin is not listed when a mirror listed the repo: a listing through a slow, metered
@@ -337,7 +336,7 @@ def with_last_resort(plan: RoutePlan, source: str, kind: Kind, *, via: str) -> R
     return replace(plan, files=files, notes=(*plan.notes, f"{source}: {reason}"))
 
 
-def restrict(plan: RoutePlan, kind: Kind, *, why: str) -> RoutePlan:
+def restrict(plan: RoutePlan, kind: RouteKind, *, why: str) -> RoutePlan:
     """``plan`` with only ``kind``'s rungs (``--source``); the others become skipped with ``why``.
 
     A file may be left without routes (e.g. ``--source modelscope`` for a file ModelScope has

@@ -1,4 +1,4 @@
-"""ModelScope (魔搭) as a :class:`~kuaidi.sources.base.Source`, via the REST API its SDK uses.
+"""ModelScope (魔搭) as a :class:`~kuaidi.model.Source`, via the REST API its SDK uses.
 
 ModelScope is *not* an HF endpoint: its ids differ (``meta-llama/X`` ↔ ``LLM-Research/X``, see
 :mod:`kuaidi.sources.idmap`), its branch is ``master`` (HF ``main`` is mapped), and its listing
@@ -30,12 +30,10 @@ from urllib.parse import quote, quote_plus
 import httpx
 
 from kuaidi.errors import KuaidiError, SourceUnavailable, UnsafeListing
+from kuaidi.model import Listing, RepoRef, Route, RouteKind, safe_relpath
 from kuaidi.net.auth import ScopedToken, origin_of
 from kuaidi.net.policy import default_policy
-from kuaidi.sources.base import Listing, RepoRef
 from kuaidi.sources.entries import PackedEntries, get_capped, valid_size
-from kuaidi.store.paths import safe_relpath
-from kuaidi.transfer.route import Route
 
 DEFAULT_ENDPOINT = "https://www.modelscope.cn"
 MS_BRANCH = "master"
@@ -87,6 +85,7 @@ class ModelScopeSource:
             client = make_client()
         self.client = client
         self.name = name
+        self.kind: RouteKind = "modelscope"
         self._auth = ScopedToken(token, self.endpoint) if token else None
         self._token = token
         self._retries = retries
@@ -259,5 +258,5 @@ class ModelScopeSource:
             client=self.client,
             token=self._token,
             token_origin=origin_of(self.endpoint) if self._token else None,
-            kind="modelscope",
+            kind=self.kind,
         )

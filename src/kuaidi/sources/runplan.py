@@ -33,12 +33,11 @@ from kuaidi.errors import (
     TokenRejected,
     UsageError,
 )
+from kuaidi.model import FileJob, Listing, RepoRef, RouteKind, Source
 from kuaidi.net.scope import redact
-from kuaidi.sources.base import Listing, RepoRef
 from kuaidi.sources.hf import COMMIT_RE
 from kuaidi.sources.idmap import candidates
 from kuaidi.sources.ladder import (
-    Kind,
     RoutePlan,
     plan_routes,
     restrict,
@@ -47,7 +46,6 @@ from kuaidi.sources.ladder import (
 )
 from kuaidi.sources.modelscope import ModelScopeSource, ms_revision
 from kuaidi.sources.select import PROXY_FIX, RunSources, SourceLine
-from kuaidi.transfer.job import FileJob
 
 
 @dataclass
@@ -56,7 +54,7 @@ class Ladder:
 
     plan: RoutePlan
     reference: Listing
-    sources: dict[str, Any]
+    sources: dict[str, Source]
     lines: list[SourceLine] = field(default_factory=list)
 
     @property
@@ -223,7 +221,7 @@ def plan_download(run: RunSources, repo: RepoRef) -> Ladder:
     force = run.config.force
     notes: list[str] = []
     listed = _list_domestic(run, repo, notes)
-    kinds: dict[str, Kind] = {m.name: "mirror" for m in run.mirrors}
+    kinds: dict[str, RouteKind] = {m.name: "mirror" for m in run.mirrors}
     kinds.update({"modelscope": "modelscope", run.origin.name: "origin"})
     via = redact(run.scope.proxy_for(run.origin.endpoint)) or "a direct connection (forced)"
     if not run.origin_usable and force is None:

@@ -22,23 +22,22 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from kuaidi.errors import KuaidiWarning, PathError, UsageError
+from kuaidi.model import RouteKind, Source
 from kuaidi.net.client import make_client
 from kuaidi.net.scope import ProxyScope
 from kuaidi.net.turbo import DEFAULT_PATH, parse_network_turbo
 from kuaidi.net.urls import check_hostport, check_url
 from kuaidi.sources.hf import HFSource
-from kuaidi.sources.ladder import Kind
 from kuaidi.sources.modelscope import ModelScopeSource, env_endpoint
 from kuaidi.sources.origin import HF_ORIGIN, OriginSource
 
 DEFAULT_MIRROR = "https://hf-mirror.com"
-FORCE_KINDS: dict[str, Kind] = {
+FORCE_KINDS: dict[str, RouteKind] = {
     "mirror": "mirror",
     "hf-mirror": "mirror",
     "modelscope": "modelscope",
@@ -58,7 +57,7 @@ class SourceConfig:
     modelscope: str | None  # endpoint URL, None = ModelScope off
     origin: str
     origin_hosts: tuple[str, ...]
-    force: Kind | None = None
+    force: RouteKind | None = None
     allow_modelscope_only: bool = False
 
     @classmethod
@@ -248,9 +247,9 @@ class RunSources:
         for client in self._clients:
             client.close()
 
-    def by_name(self) -> dict[str, Any]:
+    def by_name(self) -> dict[str, Source]:
         """Source objects by name (what ``ladder.to_routes`` builds each rung's Route with)."""
-        out: dict[str, Any] = {m.name: m for m in self.mirrors}
+        out: dict[str, Source] = {m.name: m for m in self.mirrors}
         out[self.origin.name] = self.origin
         if self.modelscope is not None:
             out[self.modelscope.name] = self.modelscope

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from kuaidi.errors import KuaidiError
-from kuaidi.sources.base import Listing, RemoteFile, RepoRef
+from kuaidi.model import Listing, Placement, RemoteFile, RepoRef, safe_relpath
 from kuaidi.store.atomic import fsync_dir, sweep_stale, symlink_atomic, write_text_atomic
-from kuaidi.store.paths import join_inside, safe_relpath
-from kuaidi.store.target import Placement, write_tree_cache
+from kuaidi.store.paths import join_inside
+from kuaidi.store.target import write_tree_cache
 
 CACHEDIR_TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from kuaidi.errors import KuaidiWarning, UnsafeListing
-from kuaidi.sources.base import Listing, RemoteFile
+from kuaidi.model import Listing, Placement, RemoteFile
 from kuaidi.store.atomic import fsync_dir, sweep_stale, write_text_atomic
 from kuaidi.store.paths import join_inside
-from kuaidi.store.target import Placement, write_tree_cache
+from kuaidi.store.target import write_tree_cache
 
 GITIGNORE = "*\n"
 META_DIR = ".cache/huggingface"

@@ -15,8 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kuaidi.errors import DiskFull, PathError
-from kuaidi.sources.base import RemoteFile
-from kuaidi.store.target import Target
+from kuaidi.model import RemoteFile, Target
 from kuaidi.units import format_size
 
 __all__ = ["check_room", "check_writable", "existing_ancestor", "free_bytes", "missing_bytes"]

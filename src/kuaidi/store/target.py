@@ -1,8 +1,6 @@
-"""Where a verified file lands: the contract between the transfer engine and a layout.
+"""Helpers over a layout (:class:`kuaidi.model.Target`, the seam the transfer engine writes into).
 
-The engine only ever writes ``Placement.part`` (and its journal) and asks the target to
-``install`` it once verified, so a file appears at its final path only when it is whole and
-correct. Two layouts implement it: :class:`kuaidi.store.hf_cache.HFCacheTarget` and
+Two layouts implement it: :class:`kuaidi.store.hf_cache.HFCacheTarget` and
 :class:`kuaidi.store.local_dir.LocalDirTarget`.
 """
 
@@ -10,46 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from kuaidi.sources.base import Listing, RemoteFile
+from kuaidi.model import RemoteFile, Target
 from kuaidi.store.atomic import write_text_atomic
-
-
-@dataclass(frozen=True)
-class Placement:
-    """The on-disk paths for one file of a run."""
-
-    part: Path  # partial bytes, written with pwrite at their offsets
-    journal: Path  # completed ranges of ``part`` (see kuaidi.transfer.journal)
-    lock: Path  # filelock shared with huggingface_hub for the same blob
-    final: Path  # where the verified bytes end up
-
-
-class Target(Protocol):
-    """A download layout (the HF cache, or a plain local directory)."""
-
-    root: Path
-
-    def placement(self, file: RemoteFile) -> Placement: ...
-
-    def is_present(self, file: RemoteFile) -> bool:
-        """True when a verified copy of ``file`` is already in place (nothing to fetch)."""
-        ...
-
-    def install(self, file: RemoteFile, part: Path) -> None:
-        """Move the verified ``part`` into place and make it visible at its repo path."""
-        ...
-
-    def link(self, file: RemoteFile) -> None:
-        """Make an already present blob visible at its repo path for this commit."""
-        ...
-
-    def finish(self, listing: Listing, tree: dict[str, dict[str, Any]] | None) -> Path:
-        """Record the revision (refs, tree cache); return the folder holding the files."""
-        ...
 
 
 def write_tree_cache(folder: Path, commit: str, tree: dict[str, dict[str, Any]]) -> None:

@@ -21,12 +21,11 @@ import httpx
 from filelock import FileLock, Timeout
 
 from kuaidi.errors import DiskFull, Interrupted, KuaidiError
-from kuaidi.store.target import Target
+from kuaidi.model import FileJob, Route, Target
 from kuaidi.transfer.fetch import Expired, Fatal, FetchError, open_segment
-from kuaidi.transfer.job import EngineOptions, FileJob, FileOutcome, RunReport
+from kuaidi.transfer.job import EngineOptions, FileOutcome, RunReport
 from kuaidi.transfer.journal import Journal, gaps, merge
 from kuaidi.transfer.progress import Events
-from kuaidi.transfer.route import Route
 from kuaidi.transfer.routing import Routing
 from kuaidi.transfer.scheduler import FileState, FileTask, Scheduler
 from kuaidi.transfer.segment import Segment

@@ -20,8 +20,8 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from kuaidi import errors
+from kuaidi.model import Route
 from kuaidi.net.policy import RETRYABLE_STATUS, HostGate, host_of, server_delay, transient
-from kuaidi.transfer.route import Route
 
 MAX_REDIRECTS = 10
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")

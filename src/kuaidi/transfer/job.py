@@ -1,4 +1,5 @@
-"""What the engine is asked to do and what it reports: jobs, options, outcomes.
+"""What the engine is asked to do and what it reports: options and outcomes (jobs:
+:class:`kuaidi.model.FileJob`).
 
 Plain values shared by :mod:`kuaidi.transfer.engine` and its callers (``kuaidi.get``, tests).
 """
@@ -6,12 +7,13 @@ Plain values shared by :mod:`kuaidi.transfer.engine` and its callers (``kuaidi.g
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from kuaidi.net.policy import Policy, default_policy
-from kuaidi.sources.base import RemoteFile
-from kuaidi.transfer.route import Route
 
 MiB = 1 << 20
+# fetched: bytes arrived and verified this run; present: a verified copy was already in place.
+FileStatus = Literal["fetched", "present", "failed"]
 
 
 @dataclass(frozen=True)
@@ -33,19 +35,11 @@ class EngineOptions:
     seed: int | None = None
 
 
-@dataclass(frozen=True)
-class FileJob:
-    """One file to deliver and the ordered routes that can serve it."""
-
-    file: RemoteFile
-    routes: list[Route]
-
-
 @dataclass
 class FileOutcome:
     path: str
     size: int
-    status: str  # "fetched" | "present" | "failed"
+    status: FileStatus
     bytes_fetched: int = 0
     retries: int = 0
     error: str | None = None

@@ -28,10 +28,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from kuaidi.sources.base import RemoteFile
-from kuaidi.store.target import Placement
+from kuaidi.model import Placement, RemoteFile, Route
 from kuaidi.transfer.journal import Journal
-from kuaidi.transfer.route import Route
 from kuaidi.transfer.segment import Segment
 from kuaidi.transfer.verify import IncrementalHash
 

@@ -11,7 +11,7 @@ import os
 import threading
 from pathlib import Path
 
-from kuaidi.sources.base import RemoteFile
+from kuaidi.model import RemoteFile
 
 _BLOCK = 1 << 20
 
