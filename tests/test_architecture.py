@@ -34,6 +34,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "doctor": {"setup", "platforms", "mirrors", "net"},
     "cache": {"get", "setup", "store"},
     "get": {"sources", "transfer", "store", "repoargs", "net"},
+    "fetch_url": {"sources", "transfer", "store", "mirrors", "net"},
     "setup": {"platforms", "mirrors", "net"},
     # the engine's parts: siblings, none imports another
     "sources": {"net"},

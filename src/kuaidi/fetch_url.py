@@ -29,15 +29,14 @@ import httpx
 
 from kuaidi.errors import EntryNotFound, KuaidiError, SourceUnavailable, UsageError
 from kuaidi.mirrors.code import ReleaseMirror, code_catalog, find_release_mirror, release_mirror_for
+from kuaidi.model import FileJob, RemoteFile, Route
 from kuaidi.net.client import make_client
 from kuaidi.net.scope import ProxyScope
 from kuaidi.net.urls import check_url
-from kuaidi.sources.base import RemoteFile
 from kuaidi.store.plain import PlainTarget
 from kuaidi.transfer.engine import Engine
-from kuaidi.transfer.job import EngineOptions, FileJob
+from kuaidi.transfer.job import EngineOptions
 from kuaidi.transfer.progress import Events
-from kuaidi.transfer.route import Route
 
 _GH = re.compile(r"^gh:([\w.-]+)/([\w.-]+)@([^/]+)/(.+)$")
 _GH_URL = re.compile(r"^/([\w.-]+)/([\w.-]+)/releases/download/([^/]+)/([^/]+)$")

@@ -19,9 +19,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from kuaidi.sources.base import Listing, RemoteFile
+from kuaidi.model import Listing, Placement, RemoteFile
 from kuaidi.store.atomic import fsync_dir, write_text_atomic
-from kuaidi.store.target import Placement
 
 
 class PlainTarget:
