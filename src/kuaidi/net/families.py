@@ -12,6 +12,11 @@ import ipaddress
 import re
 import socket
 import struct
+from typing import Literal, TypeAlias
+
+# How one no_proxy host entry matches: a name rule ``(kind, name)`` or an IP network (httpx2 CIDR).
+MatchKind: TypeAlias = Literal["any", "exact", "sub", "apex+sub"]
+HostMatcher: TypeAlias = tuple[MatchKind, str] | ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class ClientWouldFail(ValueError):
@@ -66,9 +71,9 @@ def requests_match(host: str, port: int | None, value: str, *, legacy: bool) -> 
     return False
 
 
-def httpx_patterns(value: str, *, v2: bool) -> list[tuple[str, object, int | None]] | None:
+def httpx_patterns(value: str, *, v2: bool) -> list[tuple[str, HostMatcher, int | None]] | None:
     """httpx's no_proxy → URL patterns ``(scheme, host matcher, port)``; None means ``*``."""
-    patterns: list[tuple[str, object, int | None]] = []
+    patterns: list[tuple[str, HostMatcher, int | None]] = []
     for raw in (h.strip() for h in value.split(",")):
         if raw == "*":
             return None
@@ -96,6 +101,7 @@ def httpx_patterns(value: str, *, v2: bool) -> list[tuple[str, object, int | Non
             host, _, digits = head.rpartition(":")
             port = int(digits)
         host = host.lower()
+        matcher: HostMatcher
         if "://" in raw:
             matcher = _host_matcher(host)
         elif host == "localhost":
@@ -108,7 +114,7 @@ def httpx_patterns(value: str, *, v2: bool) -> list[tuple[str, object, int | Non
     return patterns
 
 
-def _host_matcher(host: str) -> tuple[str, str]:
+def _host_matcher(host: str) -> tuple[MatchKind, str]:
     if host in ("", "*"):
         return ("any", "")
     if host.startswith("*."):
@@ -131,7 +137,7 @@ def httpx_match(scheme: str, host: str, port: int | None, value: str, *, v2: boo
             if is_ip(host) and ipaddress.ip_address(host) in matcher:
                 return True
             continue
-        kind, name = matcher  # type: ignore[misc]
+        kind, name = matcher
         if (
             kind == "any"
             or (kind == "exact" and host == name)

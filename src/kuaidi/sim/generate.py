@@ -14,6 +14,7 @@ import random
 import threading
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TypedDict
 
 from kuaidi.sim.repos import (
     GITATTRIBUTES,
@@ -83,7 +84,15 @@ def _hash_existing(full: Path, rel: str, cache_dir: Path) -> RepoFile:
     )
 
 
-def _read_sidecar(side: Path, size: int) -> dict | None:
+class _Sidecar(TypedDict):
+    """The JSON written next to a generated blob, so its hashes are not recomputed."""
+
+    size: int
+    sha256: str
+    git_sha1: str
+
+
+def _read_sidecar(side: Path, size: int) -> _Sidecar | None:
     try:
         meta = json.loads(side.read_text())
     except (OSError, ValueError):
@@ -113,7 +122,7 @@ def _materialise(
 
 def _generate(
     blob: Path, path: str, size: int, seed: int, spec: RepoSpec, version: int
-) -> dict[str, object]:
+) -> _Sidecar:
     """Write ``size`` deterministic bytes for ``path`` (valid JSON/safetensors where it matters)."""
     blob.parent.mkdir(parents=True, exist_ok=True)
     tmp = blob.with_name(f".{blob.name}.{os.getpid()}.{threading.get_ident()}.tmp")

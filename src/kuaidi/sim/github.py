@@ -141,11 +141,12 @@ class TunnelHandler(_Handler):
         self.close_connection = False  # the tunnel carries HTTP/1.1 from now on
 
     def _start_tls(self) -> None:
-        context = self.server.host.tls.context  # type: ignore[attr-defined]
+        context = self.server.host.tls.context
         tls = context.wrap_socket(self.connection, server_side=True)
         self.request = tls
-        self.connection = _TLSConnection(tls)  # type: ignore[assignment]
+        self.connection = _TLSConnection(tls)
         self.rfile = tls.makefile("rb", self.rbufsize)
+        # _SocketWriter is what StreamRequestHandler uses for wfile; private, so not in typeshed
         self.wfile = socketserver._SocketWriter(tls)  # type: ignore[attr-defined]
 
 
@@ -163,7 +164,7 @@ class GitHubApp:
         self._lock = threading.Lock()
         self.repo_root = build_bare_repo(self.dir / "git").parent.parent
         self.tls = _TLS(self.dir / "tls")
-        host.tls = self.tls  # type: ignore[attr-defined]
+        host.tls = self.tls
         host.handler_class = TunnelHandler
 
     # -- content ---------------------------------------------------------------------------
@@ -330,7 +331,7 @@ def direct_road(sim: Any, *, seed: int | None = None) -> Host:
             sim=sim,
         )
         road.handler_class = TunnelHandler
-        road.tls = gh.tls  # type: ignore[attr-defined]
+        road.tls = gh.tls
         try:
             road.start(443, bind=address)
         except (KuaidiError, OSError):

@@ -14,6 +14,7 @@ from typing import Any
 
 from kuaidi.sim.github import DEFAULT_RELEASES, state_dir
 from kuaidi.sim.gitrepo import make_asset
+from kuaidi.sim.messages import App
 from kuaidi.sim.server import Host, Request, Response, serve_file, text_response
 
 _PATH = re.compile(r"^/github-release/([^/]+)/([^/]+)/([^/]+)/([^/]+)$")
@@ -24,7 +25,7 @@ def mirror_hosts(**options: Any) -> dict[str, dict[str, Any]]:
     return {"gh-mirror": {"protocol": "github-release-mirror", "options": options}}
 
 
-def make_app(host: Host):  # type: ignore[no-untyped-def]
+def make_app(host: Host) -> App:
     releases = host.options.get("releases", DEFAULT_RELEASES)
 
     def app(req: Request) -> Response:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from kuaidi.sim.wire import FileBody
@@ -95,7 +95,7 @@ def text_response(
     )
 
 
-def _parse_range(value: str, size: int) -> tuple[int, int] | str | None:
+def _parse_range(value: str, size: int) -> tuple[int, int] | Literal["unsatisfiable"] | None:
     """(first, last) of a single ``bytes=`` range; None if absent/malformed/multi (serve 200);
     "unsatisfiable" if it starts past the end."""
     unit, _, spec = value.partition("=")
@@ -153,7 +153,7 @@ def serve_file(
         return Response(416, [*base, ("Content-Range", f"bytes */{size}")], b"")
     if parsed is None:
         return Response(200, base, FileBody(path, 0, size))
-    first, last = parsed  # type: ignore[misc]
+    first, last = parsed
     crange = ("Content-Range", f"bytes {first}-{last}/{size}")
     code = 206 if mode == "honour" else 200
     return Response(code, [*base, crange], FileBody(path, first, last - first + 1))

@@ -261,6 +261,7 @@ class _Handler(BaseHTTPRequestHandler):
             chunked=chunked,
         )
         try:
+            # body is None only with size 0 and no chunking, which returned above
             return sender.send(body), "ok"  # type: ignore[arg-type]
         except BodyAbort as abort:
             self.close_connection = True
@@ -313,6 +314,7 @@ class Host:
         self.log = RequestLog(name)
         # A protocol may speak more than plain HTTP (kuaidi.sim.github: CONNECT + TLS).
         self.handler_class: type[BaseHTTPRequestHandler] = _Handler
+        self.tls: Any = None  # kuaidi.sim.github sets its _TLS here (CA file + server context)
         self.stopping = threading.Event()
         self.port = 0
         self.bind = LOOPBACK

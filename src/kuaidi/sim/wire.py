@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from kuaidi.sim.faults import FaultRule, TokenBucket
 
@@ -142,11 +143,12 @@ class BodySender:
         return self.sent
 
     @staticmethod
-    def _read(body: bytes | FileBody, handle: object, pos: int, n: int) -> bytes:
+    def _read(body: bytes | FileBody, handle: BinaryIO | None, pos: int, n: int) -> bytes:
         if isinstance(body, bytes):
             return body[pos : pos + n]
-        handle.seek(body.offset + pos)  # type: ignore[attr-defined]
-        return handle.read(n)  # type: ignore[attr-defined]
+        assert handle is not None  # send() opens one for every FileBody
+        handle.seek(body.offset + pos)
+        return handle.read(n)
 
     def _send_bytes(self, data: bytes | memoryview) -> None:
         for bucket in self.buckets:
@@ -157,7 +159,9 @@ class BodySender:
             self.sock.sendall(data)
         self.sent += len(data)
 
-    def _send_range(self, body: bytes | FileBody, handle: object, start: int, end: int) -> None:
+    def _send_range(
+        self, body: bytes | FileBody, handle: BinaryIO | None, start: int, end: int
+    ) -> None:
         if end <= start:
             return
         if isinstance(body, bytes):
@@ -176,7 +180,8 @@ class BodySender:
                 continue
             for bucket in self.buckets:
                 bucket.take(count)
-            n = self.sock.sendfile(handle, offset=body.offset + pos, count=count)  # type: ignore[arg-type]
+            assert handle is not None  # send() opens one for every FileBody
+            n = self.sock.sendfile(handle, offset=body.offset + pos, count=count)
             if n == 0:
                 raise BodyAbort("aborted", self.sent)
             self.sent += n

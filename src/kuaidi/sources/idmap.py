@@ -16,12 +16,13 @@ only when its hashes match the Hub's.
 
 from __future__ import annotations
 
+import enum
 import os
 import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Literal, TypeGuard
 
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
@@ -161,7 +162,7 @@ class IdMap:
         return [ms_id for ms_id, _ in self.explain(hf_repo_id)]
 
 
-def _ids(value: Any) -> bool:
+def _ids(value: Any) -> TypeGuard[list[str]]:
     return isinstance(value, list) and all(isinstance(v, str) and "/" in v for v in value)
 
 
@@ -180,16 +181,23 @@ def user_file_path() -> Path:
     return user_config_path("kuaidi") / "idmap.toml"
 
 
-_DEFAULT = object()
+class _Default(enum.Enum):
+    """Sentinel type for "the user file from the environment" (None means no user file)."""
+
+    TOKEN = enum.auto()
 
 
-def load(user_file: Path | str | object | None = _DEFAULT) -> IdMap:
+_DEFAULT: Final = _Default.TOKEN
+UserFile = Path | str | Literal[_Default.TOKEN] | None
+
+
+def load(user_file: UserFile = _DEFAULT) -> IdMap:
     """The built-in table with the user's file (if it exists) in front of it."""
     path = user_file_path() if user_file is _DEFAULT else user_file
     base = builtin()
     if path is None:
         return base
-    path = Path(path)  # type: ignore[arg-type]
+    path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -199,6 +207,6 @@ def load(user_file: Path | str | object | None = _DEFAULT) -> IdMap:
     return IdMap.parse(text, str(path)).merged_over(base)
 
 
-def candidates(hf_repo_id: str, *, user_file: Path | str | object | None = _DEFAULT) -> list[str]:
+def candidates(hf_repo_id: str, *, user_file: UserFile = _DEFAULT) -> list[str]:
     """ModelScope ids to try for a HF repo id, best first (see :class:`IdMap`)."""
     return load(user_file).candidates(hf_repo_id)
