@@ -244,7 +244,7 @@ class Context:
         found = None
         for path, data in self.condarc_files:
             if key in data and data[key] is not None:
-                found = ConfigValue(data[key], str(path))  # type: ignore[arg-type]
+                found = ConfigValue(data[key], str(path))
         return found
 
 

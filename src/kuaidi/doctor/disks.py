@@ -31,36 +31,24 @@ def caches(ctx: Context) -> list[Cache]:
     """Where each cache lives now, from the same variables the tools read."""
     e = ctx.env
     cache = ctx.cache_home
-    hf_home = ctx.on_box(e("HF_HOME")) if e("HF_HOME") else cache / "huggingface"
+
+    def dir_from(variable: str, fallback: Path) -> Path:
+        value = e(variable)
+        return ctx.on_box(value) if value else fallback
+
+    hf_home = dir_from("HF_HOME", cache / "huggingface")
     hub = e("HF_HUB_CACHE") or e("HUGGINGFACE_HUB_CACHE")
     found = [
         Cache("Hugging Face", ctx.on_box(hub) if hub else hf_home / "hub", "HF_HOME", True),
         Cache(
             "ModelScope",
-            ctx.on_box(e("MODELSCOPE_CACHE"))
-            if e("MODELSCOPE_CACHE")
-            else cache / "modelscope/hub",
+            dir_from("MODELSCOPE_CACHE", cache / "modelscope/hub"),
             "MODELSCOPE_CACHE",
             True,
         ),
-        Cache(
-            "torch",
-            ctx.on_box(e("TORCH_HOME")) if e("TORCH_HOME") else cache / "torch",
-            "TORCH_HOME",
-            True,
-        ),
-        Cache(
-            "pip",
-            ctx.on_box(e("PIP_CACHE_DIR")) if e("PIP_CACHE_DIR") else cache / "pip",
-            "PIP_CACHE_DIR",
-            False,
-        ),
-        Cache(
-            "uv",
-            ctx.on_box(e("UV_CACHE_DIR")) if e("UV_CACHE_DIR") else cache / "uv",
-            "UV_CACHE_DIR",
-            False,
-        ),
+        Cache("torch", dir_from("TORCH_HOME", cache / "torch"), "TORCH_HOME", True),
+        Cache("pip", dir_from("PIP_CACHE_DIR", cache / "pip"), "PIP_CACHE_DIR", False),
+        Cache("uv", dir_from("UV_CACHE_DIR", cache / "uv"), "UV_CACHE_DIR", False),
     ]
     conda = _conda_pkgs(ctx)
     if conda is not None:

@@ -34,9 +34,9 @@ def endpoint_kind(url: str | None) -> str:
 def good_endpoint(ctx: Context) -> str | None:
     """The user's ``HF_ENDPOINT`` when it is a usable mirror (kept by every ``--fix``)."""
     value = ctx.env("HF_ENDPOINT")
-    if endpoint_kind(value) != "mirror":
+    if value is None or endpoint_kind(value) != "mirror":
         return None
-    mirror = find("hf", value.rstrip("/"))  # type: ignore[union-attr]
+    mirror = find("hf", value.rstrip("/"))
     return mirror.url if mirror.custom else mirror.name
 
 

@@ -11,13 +11,13 @@ import httpx
 from kuaidi.doctor.context import Context
 from kuaidi.doctor.endpoints import Endpoint, configured
 from kuaidi.doctor.model import Finding, check
-from kuaidi.net.noproxy import decide
+from kuaidi.net.noproxy import Family, decide
 
 # Marks a problem that is the proxy's, not the endpoint's: reported once, naming the proxy.
 PROXY_FAULT = "proxy: "
 
 # Which client family each tool is (mirrors-and-config.md §7).
-FAMILY = {
+FAMILY: dict[str, Family] = {
     "pip": "requests",
     "uv": "uv",
     "conda": "requests",
@@ -50,7 +50,7 @@ def trust(endpoint: Endpoint, ctx: Context) -> ssl.SSLContext | bool:
 
 def reach(endpoint: Endpoint, ctx: Context) -> tuple[str, str | None]:
     """(route, problem) for one endpoint; problem None means it answered."""
-    decision = decide(endpoint.url, ctx.environ, FAMILY[endpoint.client])  # type: ignore[arg-type]
+    decision = decide(endpoint.url, ctx.environ, FAMILY[endpoint.client])
     route = "direct" if decision.proxy is None else f"proxy {decision.proxy}"
     if decision.error:
         return route, f"the client refuses this environment: {decision.error}"

@@ -14,11 +14,11 @@ from kuaidi.doctor.endpoints import Endpoint, configured
 from kuaidi.doctor.model import Finding, check
 from kuaidi.errors import KuaidiError
 from kuaidi.mirrors import default, find
-from kuaidi.net.noproxy import NoProxy, decide
+from kuaidi.net.noproxy import Family, NoProxy, decide
 from kuaidi.setup import no_proxy_members
 
 # The client families users meet, as the issue names them; the doctor shows each one.
-FAMILY_LABELS: dict[str, str] = {
+FAMILY_LABELS: dict[Family, str] = {
     "requests": "requests/pip",
     "httpx": "httpx/huggingface_hub",
     "curl": "curl",
@@ -78,7 +78,7 @@ def routes(endpoint_url: str, ctx: Context) -> dict[str, str]:
     """Family label → ``direct`` / ``proxy <url>`` / ``fails: …`` for one URL."""
     shown: dict[str, str] = {}
     for family, label in FAMILY_LABELS.items():
-        decision = decide(endpoint_url, ctx.environ, family)  # type: ignore[arg-type]
+        decision = decide(endpoint_url, ctx.environ, family)
         if decision.error:
             shown[label] = f"fails: {decision.error}"
         else:

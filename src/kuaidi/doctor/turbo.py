@@ -11,9 +11,9 @@ from kuaidi.doctor.endpoints import configured
 from kuaidi.doctor.hf import env_fix
 from kuaidi.doctor.model import Finding, check
 from kuaidi.doctor.shellrc import rc_files, top_level_lines
-from kuaidi.net.noproxy import decide
+from kuaidi.net.noproxy import Family, decide
 
-FAMILIES = ("requests", "httpx", "curl", "uv")
+FAMILIES: tuple[Family, ...] = ("requests", "httpx", "curl", "uv")
 _SOURCES_TURBO = re.compile(r"^\s*(source|\.)\s+['\"]?/etc/network_turbo\b")
 
 
@@ -79,7 +79,7 @@ def check_whitelist(ctx: Context) -> list[Finding]:
     for endpoint in configured(ctx):
         if not endpoint.domestic:
             continue
-        proxied = [f for f in FAMILIES if decide(endpoint.url, env, f).proxy]  # type: ignore[arg-type]
+        proxied = [f for f in FAMILIES if decide(endpoint.url, env, f).proxy]
         if proxied:
             missing.append(f"{endpoint.client} {endpoint.host}: proxied for {', '.join(proxied)}")
     if not missing:

@@ -23,7 +23,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
-from urllib.request import proxy_bypass_environment
+# undocumented (no __all__ entry), so typeshed leaves it out; urllib itself relies on it
+from urllib.request import proxy_bypass_environment  # type: ignore[attr-defined]
 
 from kuaidi.errors import UsageError
 from kuaidi.net.families import (
@@ -38,7 +39,7 @@ from kuaidi.net.urls import redact_text, url_problem
 
 Family = Literal["kuaidi", "requests", "requests-new", "httpx", "httpx2", "curl", "uv"]
 
-FAMILIES: dict[str, str] = {
+FAMILIES: dict[Family, str] = {
     "kuaidi": "kuaidi itself: dot-boundary suffixes, CIDR, '*', both casings",
     "requests": "pip ≤ 25, conda, huggingface_hub 0.x (requests ≤ 2.32: raw endswith)",
     "requests-new": "pip ≥ 26 and newer requests (dot-boundary suffix match)",
@@ -150,10 +151,10 @@ def proxy_variable(
     if family == "uv":
         # hyper-util: the first variable *present* wins, even empty ("HTTP_PROXY=" = none);
         # ALL_PROXY/all_proxy is the fallback when the scheme's value is missing or empty
-        for names in ((f"{scheme}_proxy".upper(), f"{scheme}_proxy"), ("ALL_PROXY", "all_proxy")):
-            name = next((n for n in names if n in environ), None)
-            if name is not None and environ[name]:
-                return (name, environ[name])
+        for pair in ((f"{scheme}_proxy".upper(), f"{scheme}_proxy"), ("ALL_PROXY", "all_proxy")):
+            present = next((n for n in pair if n in environ), None)
+            if present is not None and environ[present]:
+                return (present, environ[present])
         return None
     raise ValueError(f"unknown client family {family!r}; choose one of {', '.join(FAMILIES)}")
 
@@ -324,14 +325,14 @@ def decide(url: str, environ: Mapping[str, str], family: Family = "kuaidi") -> D
     return Decision(family, url, proxy, f"through {name}={proxy}")
 
 
-def decide_all(url: str, environ: Mapping[str, str]) -> dict[str, Decision]:
+def decide_all(url: str, environ: Mapping[str, str]) -> dict[Family, Decision]:
     """:func:`decide` for every family — the doctor's "through the proxy for pip, not for uv".
 
     >>> env = {"https_proxy": "http://p:1", "no_proxy": ".aliyun.com"}
     >>> [f for f, d in decide_all("https://aliyun.com/", env).items() if d.proxy]
     ['httpx', 'httpx2']
     """
-    return {family: decide(url, environ, family) for family in FAMILIES}  # type: ignore[arg-type]
+    return {family: decide(url, environ, family) for family in FAMILIES}
 
 
 def effective_proxy(

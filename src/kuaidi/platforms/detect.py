@@ -142,7 +142,9 @@ def _proxy(p: Profile, root: Path) -> PlatformProxy | None:
     if p.proxy_kind != "network_turbo" or p.proxy_source is None:
         return None
     source = _under(root, p.proxy_source)
-    url, no_proxy, note = None, (), p.proxy_note
+    url: str | None = None
+    no_proxy: tuple[str, ...] = ()
+    note = p.proxy_note
     if source.is_file():
         try:
             url, no_proxy = _parse_turbo(source)
@@ -155,7 +157,7 @@ def _parse_turbo(source: Path) -> tuple[str | None, tuple[str, ...]]:
     # The parser belongs to kuaidi.net (one owner for the format); without it kuaidi still knows
     # where the file is, and the env file's turbo_on reads it at run time anyway.
     try:
-        from kuaidi.net.turbo import parse_network_turbo  # type: ignore[import-not-found]
+        from kuaidi.net.turbo import parse_network_turbo
     except ImportError:
         return None, ()
     result = parse_network_turbo(source)

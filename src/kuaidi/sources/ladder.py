@@ -41,6 +41,7 @@ from kuaidi.model import Listing, RemoteFile, RepoRef, Route, RouteKind, Source
 Match = Literal["reference", "sha256", "git-sha1", "size", "conflict", "absent", "unlisted"]
 KIND_ORDER: dict[str, int] = {"mirror": 0, "modelscope": 1, "origin": 2}
 STRONG: tuple[str, ...] = ("reference", "sha256", "git-sha1")
+PlanMode = Literal["hf", "modelscope-only", "blocked"]
 
 
 def source_kind(listing: Listing, kinds: Mapping[str, RouteKind] | None = None) -> RouteKind:
@@ -118,7 +119,7 @@ class RoutePlan:
     repo: RepoRef
     commit: str
     reference: str
-    mode: Literal["hf", "modelscope-only", "blocked"]
+    mode: PlanMode
     files: tuple[FilePlan, ...] = ()
     verdicts: tuple[SourceVerdict, ...] = ()
     notes: tuple[str, ...] = field(default=())
@@ -178,6 +179,7 @@ def plan_routes(
     """
     pool = [c for c in candidates if c is not hf_listing]
     notes: list[str] = []
+    mode: PlanMode
     reference, mode = hf_listing, "hf"
     if reference is None:
         hf_kind = sorted(
@@ -217,6 +219,7 @@ def plan_routes(
         skipped: list[tuple[str, str]] = []
         for i, listing in enumerate(sources):
             kind = source_kind(listing, kinds)
+            match: Match
             if listing is reference:
                 match, why = "reference", "listed it"
             else:
@@ -237,7 +240,7 @@ def plan_routes(
         repo=reference.repo,
         commit=reference.commit,
         reference=reference.source,
-        mode=mode,  # type: ignore[arg-type]
+        mode=mode,
         files=tuple(files),
         verdicts=tuple(verdicts),
         notes=tuple(notes),
