@@ -130,13 +130,13 @@ def command(dry_run: bool, do_undo: bool, force: bool, **params: Any) -> int:
         click.echo(the_plan.diff, nl=False)
         click.echo(f"dry run: {len(the_plan.changes)} file(s) would change; nothing written")
         return 0
-    result = apply(the_plan)  # an empty plan still sweeps what a killed run left
-    for path in result.swept:
+    applied = apply(the_plan)  # an empty plan still sweeps what a killed run left
+    for path in applied.swept:
         click.echo(f"swept {path} (left by a killed run)")
     if the_plan.empty:
         click.echo("already set up: nothing changed")
         return 0
-    for path in result.written:
+    for path in applied.written:
         click.echo(f"wrote {path}")
     click.echo(f'new shells get the settings; this one: . "{ctx.env_file}"')
     click.echo("undo with: kuaidi setup --undo")

@@ -70,7 +70,7 @@ class Listing:
 _CONTROL = re.compile(r"[\x00-\x1f]")
 
 
-def unsafe_reason(path: str) -> str | None:
+def unsafe_reason(path: object) -> str | None:
     """Why ``path`` is not a safe relative repo path, or None when it is safe."""
     if not isinstance(path, str) or path == "":
         return "empty path"
@@ -95,10 +95,13 @@ def unsafe_reason(path: str) -> str | None:
     return None  # (PurePosixPath(path).is_absolute() is exactly the startswith("/") above)
 
 
-def safe_relpath(path: str) -> str:
-    """Return ``path`` unchanged when it is a safe relative repo path, else raise KuaidiError."""
+def safe_relpath(path: object) -> str:
+    """Return ``path`` unchanged when it is a safe relative repo path, else raise KuaidiError.
+
+    ``path`` is whatever a server's JSON held: a non-string is refused like an empty path.
+    """
     reason = unsafe_reason(path)
-    if reason is not None:
+    if reason is not None or not isinstance(path, str):
         raise KuaidiError(
             f"the server listed an unsafe file path {path!r} ({reason}); refusing to write it",
             fix="use a trusted endpoint (--endpoint) — a mirror that lists such paths is broken "

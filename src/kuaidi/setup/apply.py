@@ -35,7 +35,7 @@ def apply(plan: Plan) -> ApplyResult:
     ctx = plan.context
     state = UndoState(ctx.state_dir)
     manifest = state.load()
-    files = [*manifest.files, *(c.path for c in plan.changes), *plan.unchanged]
+    files: list[str | Path] = [*manifest.files, *(c.path for c in plan.changes), *plan.unchanged]
     if plan.empty:
         if not state.directory.is_dir():
             return ApplyResult(

@@ -8,7 +8,9 @@ do not sync ``pytorch-nightly``) — mirrors-and-config.md §4.
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, TypedDict
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -35,7 +37,15 @@ def warnings(ctx: Context) -> list[str]:
     return ["after a conda mirror change run `conda clean -i` to drop cached channel indexes"]
 
 
-def wanted(ctx: Context) -> dict[str, object]:
+class CondaKeys(TypedDict):
+    """The .condarc keys kuaidi owns, with the values it writes."""
+
+    show_channel_urls: bool
+    default_channels: list[str]
+    custom_channels: dict[str, str]
+
+
+def wanted(ctx: Context) -> CondaKeys:
     """The keys kuaidi owns, as plain data."""
     base = ctx.conda.url
     return {
@@ -53,7 +63,7 @@ def _yaml() -> YAML:
     return yaml
 
 
-def _check_types(path: Path, data: CommentedMap) -> None:
+def _check_types(path: Path, data: Mapping[str, Any]) -> None:
     """Refuse (naming the line) a key kuaidi edits that holds the wrong kind of value."""
     kinds = {"channels": list, "default_channels": list, "custom_channels": dict}
     for key, kind in kinds.items():
@@ -61,7 +71,8 @@ def _check_types(path: Path, data: CommentedMap) -> None:
         if value is None or isinstance(value, kind):
             continue
         try:
-            line = data.lc.key(key)[0] + 1
+            lc: Any = getattr(data, "lc", None)  # a CommentedMap's line info; a dict has none
+            line = lc.key(key)[0] + 1
         except (AttributeError, KeyError, TypeError):
             line = None
         noun = "a list" if kind is list else "a mapping"
@@ -113,7 +124,7 @@ def render(ctx: Context, path: Path, old: str | None) -> str:
     if custom is None:
         custom = data["custom_channels"] = CommentedMap()
         changed = True
-    for name, url in want["custom_channels"].items():  # type: ignore[attr-defined]
+    for name, url in want["custom_channels"].items():
         if custom.get(name) != url:
             custom[name] = url
             changed = True
@@ -129,7 +140,7 @@ def render(ctx: Context, path: Path, old: str | None) -> str:
     return text
 
 
-def _verify(path: Path, text: str, want: dict[str, object]) -> None:
+def _verify(path: Path, text: str, want: CondaKeys) -> None:
     """The new file, read as conda reads it, holds kuaidi's keys (else refuse, writing nothing)."""
     try:
         data = parse_conda(path, text)
@@ -139,7 +150,14 @@ def _verify(path: Path, text: str, want: dict[str, object]) -> None:
         ) from exc
     ok = isinstance(data, dict) and isinstance(data.get("channels"), list)
     custom = data.get("custom_channels") if ok else None
-    ok = ok and isinstance(custom, dict)
-    ok = ok and all(custom.get(k) == v for k, v in want["custom_channels"].items())  # type: ignore[union-attr]
-    if not ok or any(data.get(k) != want[k] for k in ("show_channel_urls", "default_channels")):
+    ok = (
+        ok
+        and isinstance(custom, dict)
+        and all(custom.get(k) == v for k, v in want["custom_channels"].items())
+    )
+    if (
+        not ok
+        or data.get("show_channel_urls") != want["show_channel_urls"]
+        or data.get("default_channels") != want["default_channels"]
+    ):
         raise refuse(path, None, "kuaidi's edit did not take (an anchor or merge key?)")

@@ -23,7 +23,7 @@ from kuaidi.errors import ConfigError
 try:  # Python 3.11+; uv itself is strict like tomllib
     import tomllib
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-    tomllib = None  # type: ignore[assignment]
+    tomllib = None  # type: ignore[assignment]  # callers check for None on 3.10
 
 NOTHING_WRITTEN = "then run kuaidi setup again (nothing was written)"
 
@@ -52,6 +52,7 @@ def parse_pip(path: Path, text: str) -> configparser.RawConfigParser:
     except configparser.Error as exc:
         line = getattr(exc, "lineno", None)
         if line is None and getattr(exc, "errors", None):
+            # only ParsingError has .errors (the getattr above checked it is there)
             line = exc.errors[0][0]  # type: ignore[attr-defined]
         first = str(exc).splitlines()[0]
         raise refuse(path, line, f"not a valid pip config file: {first}") from exc

@@ -63,7 +63,7 @@ def undo(
         return _steps(state, state.load(), force, dry_run=True)
     with FileLock(str(state.lock_path), timeout=30):
         manifest = state.load()
-        swept = sweep_leftovers(home, env, state.directory, manifest.files)
+        swept = tuple(sweep_leftovers(home, env, state.directory, manifest.files))
         result = _steps(state, manifest, force, dry_run=False)
     state.clear()
     for directory in sorted(manifest.created_dirs, key=len, reverse=True):

@@ -115,6 +115,7 @@ def cached_revision(cache_dir: Path, repo: RepoRef) -> tuple[str, list[RemoteFil
     if not snapshot.is_dir():
         return None
     tree = root / "trees" / f"{commit}.json"
+    files: list[RemoteFile | None]
     try:
         entries = json.loads(tree.read_text())["files"]
         files = [_from_tree(path, entry) for path, entry in entries.items()]
