@@ -36,7 +36,7 @@ from kuaidi.errors import (
     TokenRejected,
     UsageError,
 )
-from kuaidi.model import RepoRef, Target
+from kuaidi.model import RepoRef
 from kuaidi.repoargs import parse_repo, select_checked, select_files
 from kuaidi.sources.runplan import Ladder, plan_download
 from kuaidi.sources.select import RunSources, SourceConfig, make_scope
@@ -44,7 +44,7 @@ from kuaidi.store.hf_cache import HFCacheTarget, cached_revision
 from kuaidi.store.local_dir import LocalDirTarget
 from kuaidi.store.local_dir import admit as admit_local
 from kuaidi.store.space import check_room, check_writable, missing_bytes
-from kuaidi.store.target import Refetch, discard_untouched
+from kuaidi.store.target import Refetch, RepoTarget, discard_untouched
 from kuaidi.transfer.engine import Engine
 from kuaidi.transfer.job import EngineOptions, FileOutcome, Outcomes
 from kuaidi.transfer.progress import Events, make_progress
@@ -319,7 +319,7 @@ def download(
         ladder.only([f.path for f in chosen])
         commit = ladder.plan.commit
         if local_dir is not None:
-            target: Target = LocalDirTarget(Path(local_dir), commit)
+            target: RepoTarget = LocalDirTarget(Path(local_dir), commit)
         else:
             target = HFCacheTarget(cache, repo, commit)
         if force_download:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from kuaidi.model import RemoteFile, Target
 from kuaidi.store.atomic import write_text_atomic
@@ -21,11 +21,19 @@ def write_tree_cache(folder: Path, commit: str, tree: dict[str, dict[str, Any]])
     write_text_atomic(folder / "trees" / f"{commit}.json", json.dumps(data, indent=1))
 
 
+class RepoTarget(Target, Protocol):
+    """A repo layout that makes its folders before the run (both layouts above)."""
+
+    def prepare(self) -> None:
+        """Create the folders the run writes into (raises OSError when it cannot)."""
+        ...
+
+
 class Refetch:
     """A target whose files are never "present": ``force_download`` fetches every one again
     into a partial and replaces the old file only once the new bytes are verified."""
 
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: RepoTarget) -> None:
         self._target = target
         self.root = target.root
 

@@ -23,7 +23,7 @@ from filelock import FileLock, Timeout
 from kuaidi.errors import DiskFull, Interrupted, KuaidiError
 from kuaidi.model import FileJob, Route, Target
 from kuaidi.transfer.fetch import Expired, Fatal, FetchError, open_segment
-from kuaidi.transfer.job import EngineOptions, FileOutcome, RunReport
+from kuaidi.transfer.job import EngineOptions, FileOutcome, FileStatus, RunReport
 from kuaidi.transfer.journal import Journal, gaps, merge
 from kuaidi.transfer.progress import Events
 from kuaidi.transfer.routing import Routing
@@ -90,19 +90,19 @@ class Engine:
             for i in range(n)
         ]
         try:
-            for t in threads:
-                t.start()
+            for th in threads:
+                th.start()
             try:
                 # Wait for the run, not for each thread: a worker stuck in a read past the
                 # watchdog is left behind (daemon; the fd stays open until it lets go).
                 while not sched.wait_over(0.5):
                     pass
-                for t in threads:
-                    t.join(timeout=1.0)
+                for th in threads:
+                    th.join(timeout=1.0)
             except BaseException as exc:  # Ctrl-C: let workers journal their progress first
                 sched.abort(exc)
-                for t in threads:
-                    t.join(timeout=5)
+                for th in threads:
+                    th.join(timeout=5)
                 if isinstance(exc, KeyboardInterrupt):
                     raise Interrupted(
                         "interrupted", fix="rerun the same command to resume"
@@ -115,10 +115,12 @@ class Engine:
         if sched.abort_error is not None:
             raise sched.abort_error
         outcomes = []
+        ended: dict[FileState, FileStatus] = {
+            FileState.DONE: "fetched",
+            FileState.PRESENT: "present",
+        }
         for t in tasks:
-            status = {FileState.DONE: "fetched", FileState.PRESENT: "present"}.get(
-                t.state, "failed"
-            )
+            status = ended.get(t.state, "failed")
             error = t.error if status == "failed" else None
             if status == "failed" and error is None:
                 error = "not completed"
@@ -201,7 +203,7 @@ class Engine:
                 task.fd = -1
         if task.lock is not None:
             with contextlib.suppress(Exception):
-                task.lock.release()  # type: ignore[attr-defined]
+                task.lock.release()
             task.lock = None
 
     # -- workers ---------------------------------------------------------------------------

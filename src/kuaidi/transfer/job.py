@@ -12,8 +12,9 @@ from typing import Literal
 from kuaidi.net.policy import Policy, default_policy
 
 MiB = 1 << 20
-# fetched: bytes arrived and verified this run; present: a verified copy was already in place.
-FileStatus = Literal["fetched", "present", "failed"]
+# fetched: bytes arrived and verified this run; present: a verified copy was already in place;
+# planned: a dry run's file (nothing fetched).
+FileStatus = Literal["fetched", "present", "failed", "planned"]
 
 
 @dataclass(frozen=True)

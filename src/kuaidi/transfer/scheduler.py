@@ -27,11 +27,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from kuaidi.model import Placement, RemoteFile, Route
 from kuaidi.transfer.journal import Journal
 from kuaidi.transfer.segment import Segment
 from kuaidi.transfer.verify import IncrementalHash
+
+if TYPE_CHECKING:
+    from filelock import BaseFileLock
 
 
 class FileState(enum.Enum):
@@ -58,7 +62,7 @@ class FileTask:
     segments: list[Segment] = field(default_factory=list)
     fd: int = -1
     journal: Journal | None = None
-    lock: object | None = None  # filelock.FileLock while held
+    lock: BaseFileLock | None = None  # filelock.FileLock while held
     single_stream: bool = False  # the server ignored Range
     verify_failures: int = 0
     fetched: int = 0  # bytes received in this run
