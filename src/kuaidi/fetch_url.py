@@ -29,7 +29,7 @@ import httpx
 
 from kuaidi.errors import EntryNotFound, KuaidiError, SourceUnavailable, UsageError
 from kuaidi.mirrors.code import ReleaseMirror, code_catalog, find_release_mirror, release_mirror_for
-from kuaidi.model import FileJob, RemoteFile, Route
+from kuaidi.model import FileJob, RemoteFile, Route, RouteKind
 from kuaidi.net.client import make_client
 from kuaidi.net.scope import ProxyScope
 from kuaidi.net.urls import check_url
@@ -112,8 +112,11 @@ class UrlResult:
 
 def code_scope(proxy: str | None = None, network_turbo: str | None = None) -> ProxyScope:
     """The process's proxy scope with the catalog's origin-side code hosts added."""
-    kw = {} if network_turbo is None else {"turbo_path": network_turbo}
-    scope = ProxyScope.from_env(proxy=proxy, **kw)  # type: ignore[arg-type]
+    scope = (
+        ProxyScope.from_env(proxy=proxy)
+        if network_turbo is None
+        else ProxyScope.from_env(proxy=proxy, turbo_path=network_turbo)
+    )
     extra = tuple(h for h in code_catalog().origin_hosts if h not in scope.origin_suffixes)
     return dataclasses.replace(scope, origin_suffixes=scope.origin_suffixes + extra)
 
@@ -201,7 +204,7 @@ def fetch_url(
         if info.strong is None:
             verified_by = "size only (no hash, no strong validator; --sha256 checks content)"
     routes = _mirror_routes(direct, target_url, info, release_mirror, notes)
-    kind = "origin" if scope.is_origin(target_url.url) else "mirror"
+    kind: RouteKind = "origin" if scope.is_origin(target_url.url) else "mirror"
     routes.append(
         Route(urlsplit(target_url.url).hostname or "?", target_url.url, client, kind=kind)
     )
@@ -220,8 +223,9 @@ def fetch_url(
         connections=connections,
         stall_timeout=stall_timeout,
         verify_attempts=2,
-        **({"flush_bytes": journal_every} if journal_every else {}),
     )
+    if journal_every:
+        opts = dataclasses.replace(opts, flush_bytes=journal_every)
     started = time.monotonic()
     try:
         report = Engine(target, opts, events()).run([FileJob(remote, routes)])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -22,7 +23,7 @@ def command() -> None:
     """One self-describing bundle of wheels and weights for a box with no network."""
 
 
-def _say(as_json: bool):  # type: ignore[no-untyped-def]
+def _say(as_json: bool) -> Callable[[str], None]:
     return (lambda _: None) if as_json else (lambda line: click.echo(line, err=True))
 
 

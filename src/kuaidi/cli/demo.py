@@ -94,9 +94,9 @@ def command(workdir: Path | None, sim_cache: Path | None) -> int:
         # The sim is down from here on: the load below is truly offline.
         snapshot = Path(result.path)
         verified = mismatched = 0
-        for path, f in repo.head.files.items():
+        for path, listed in repo.head.files.items():
             p = snapshot / path
-            if p.is_file() and hashlib.sha256(p.read_bytes()).hexdigest() == f.sha256:
+            if p.is_file() and hashlib.sha256(p.read_bytes()).hexdigest() == listed.sha256:
                 verified += 1
             else:
                 mismatched += 1

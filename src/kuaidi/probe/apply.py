@@ -39,7 +39,15 @@ def setup_options(
     targets, field = WRITERS[result.kind]
     cand = winner.candidate
     value = cand.name if cand.catalog else cand.url
-    return SetupOptions(home=home, root=root, environ=environ, only=targets, **{field: value})
+    return SetupOptions(
+        home=home,
+        root=root,
+        environ=environ,
+        only=targets,
+        pypi=value if field == "pypi" else None,
+        conda=value if field == "conda" else None,
+        hf=value if field == "hf" else None,
+    )
 
 
 def setup_command(result: ProbeResult) -> str:
@@ -51,7 +59,13 @@ def setup_command(result: ProbeResult) -> str:
     return f"kuaidi setup --only {only} {flag} {getattr(options, field)}"
 
 
-def apply_winner(result: ProbeResult, **kw: object) -> tuple[Path, ...]:
+def apply_winner(
+    result: ProbeResult,
+    *,
+    home: Path | None = None,
+    root: Path = Path("/"),
+    environ: Mapping[str, str] | None = None,
+) -> tuple[Path, ...]:
     """Write the winner (atomic, undoable with ``kuaidi setup --undo``); the files written."""
-    the_plan = plan(setup_options(result, **kw))  # type: ignore[arg-type]
+    the_plan = plan(setup_options(result, home=home, root=root, environ=environ))
     return apply(the_plan).written

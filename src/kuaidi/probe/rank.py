@@ -77,12 +77,12 @@ def compare_versions(measurements: list[Measurement]) -> None:
         for m in ok:
             if m.version != best:
                 m.verdict = "stale"
-                m.reason = f"serves commit {str(m.version)[:12]}; most mirrors serve {best[:12]}"
+                m.reason = f"serves commit {str(m.version)[:12]}; most mirrors serve {str(best)[:12]}"
         return
     if order == "date":
-        newest = max(int(m.version or 0) for m in ok)
+        latest = max(int(m.version or 0) for m in ok)
         for m in ok:
-            behind = newest - int(m.version or 0)
+            behind = latest - int(m.version or 0)
             if m.verdict == "broken" and behind <= STALE_AFTER:
                 continue
             if behind > STALE_AFTER:

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -177,8 +178,9 @@ def _list_domestic(run: RunSources, repo: RepoRef, notes: list[str]) -> _Listed:
     force = run.config.force
     mirror_tasks: list[tuple[str, Callable[[], Listing]]] = []
     if force in (None, "mirror", "modelscope"):
-        mirror_tasks = [(m.name, (lambda m=m: m.list(repo))) for m in run.mirrors]
+        mirror_tasks = [(m.name, functools.partial(m.list, repo)) for m in run.mirrors]
     ms_ids: list[str] = []
+    ms_tasks: list[tuple[str, Callable[[], Listing]]] = []
     ms = run.modelscope
     if ms is None and force == "modelscope":
         notes.append("ModelScope is turned off (--modelscope-endpoint none)")
@@ -190,7 +192,7 @@ def _list_domestic(run: RunSources, repo: RepoRef, notes: list[str]) -> _Listed:
         else:
             if not ms_ids:
                 notes.append(f"modelscope not used: the idmap says never for {repo.repo_id}")
-    ms_tasks = [(i, (lambda i=i: _list_ms(ms, i, repo))) for i in ms_ids]  # type: ignore[arg-type]
+            ms_tasks = [(i, functools.partial(_list_ms, ms, i, repo)) for i in ms_ids]
     # ModelScope is optional unless forced: then it is the whole point of the run.
     required = len(mirror_tasks) if force is None else len(mirror_tasks) + len(ms_tasks)
     results = _gather([*mirror_tasks, *ms_tasks], required=required)
