@@ -36,7 +36,7 @@ from kuaidi.errors import (
     TokenRejected,
     UsageError,
 )
-from kuaidi.model import RepoRef
+from kuaidi.model import RepoRef, RepoType
 from kuaidi.repoargs import parse_repo, select_checked, select_files
 from kuaidi.sources.runplan import Ladder, plan_download
 from kuaidi.sources.select import RunSources, SourceConfig, make_scope
@@ -239,11 +239,12 @@ def download(
     env = dict(os.environ)
     if repo_type not in ("model", "dataset"):
         raise UsageError(f"unknown repo type {repo_type!r}", fix="use --repo-type model|dataset")
+    checked_type: RepoType = "dataset" if repo_type == "dataset" else "model"  # checked above
     if cache_dir is not None and local_dir is not None:
         raise UsageError("both --cache-dir and --local-dir given", fix="choose one of them")
     if connections < 1:
         raise UsageError(f"--connections must be >= 1, got {connections}", fix="e.g. 8")
-    repo0, url_rev, url_path = parse_repo(repo_id, repo_type)
+    repo0, url_rev, url_path = parse_repo(repo_id, checked_type)
     assert repo0 is not None
     if revision and url_rev and revision != url_rev:
         raise UsageError(

@@ -13,12 +13,14 @@ from fnmatch import fnmatchcase
 from urllib.parse import unquote
 
 from kuaidi.errors import EntryNotFound, UsageError
-from kuaidi.model import RemoteFile, RepoRef
+from kuaidi.model import RemoteFile, RepoRef, RepoType
 
 __all__ = ["parse_repo", "select_checked", "select_files"]
 
 
-def parse_repo(arg: str, repo_type: str = "model") -> tuple[RepoRef | None, str | None, str | None]:
+def parse_repo(
+    arg: str, repo_type: RepoType = "model"
+) -> tuple[RepoRef | None, str | None, str | None]:
     """Split ``org/name`` or ``hf://[datasets/]org/name[@rev][/path]``.
 
     Returns ``(repo without revision applied, revision or None, path or None)``. A revision
@@ -32,9 +34,10 @@ def parse_repo(arg: str, repo_type: str = "model") -> tuple[RepoRef | None, str 
     if not arg.startswith("hf://"):
         if arg.count("/") > 1 or not arg.strip("/"):
             raise UsageError(f"not a repo id: {arg!r}", fix="use org/name or hf://org/name")
-        return RepoRef(arg.strip("/"), repo_type), None, None  # type: ignore[arg-type]
+        return RepoRef(arg.strip("/"), repo_type), None, None
     rest = arg[len("hf://") :]
-    for prefix, kind in (("datasets/", "dataset"), ("models/", "model")):
+    prefixes: tuple[tuple[str, RepoType], ...] = (("datasets/", "dataset"), ("models/", "model"))
+    for prefix, kind in prefixes:
         if rest.startswith(prefix):
             rest, repo_type = rest[len(prefix) :], kind
             break
@@ -50,7 +53,7 @@ def parse_repo(arg: str, repo_type: str = "model") -> tuple[RepoRef | None, str 
             raise UsageError(f"incomplete revision in {arg!r}", fix="write it as @refs/pr/N")
         revision, tail = "/".join(["refs", *tail[:2]]), tail[2:]
     path = "/".join(tail) or None
-    repo = RepoRef(f"{parts[0]}/{name}", repo_type)  # type: ignore[arg-type]
+    repo = RepoRef(f"{parts[0]}/{name}", repo_type)
     return repo, (unquote(revision) if revision else None), path
 
 

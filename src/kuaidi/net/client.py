@@ -126,8 +126,8 @@ def make_client(
         raise ValueError("make_client(token=...) needs token_host: the one origin it may go to")
     scope = ProxyScope.from_env() if scope is None else scope
     auth = ScopedToken(token, token_host) if token and token_host else None
-    if auth is not None:
-        proxy = scope.proxy_for(token_host)  # type: ignore[arg-type]
+    if auth is not None and token_host:  # (auth is only made with a token_host)
+        proxy = scope.proxy_for(token_host)
         warn_if_cleartext(auth.origin, proxy, redact(proxy))
     hooks = {"request": [authorization_guard([auth.origin])]} if auth else {}
     return httpx.Client(

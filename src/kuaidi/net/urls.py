@@ -20,11 +20,15 @@ Credentials in a value are never echoed: ``http://user:***@host``.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, TypedDict
 from urllib.parse import SplitResult, urlsplit
 
 import httpx
 
 from kuaidi.errors import UsageError
+
+if TYPE_CHECKING:
+    from typing import Unpack  # 3.11+; only read by type checkers here
 
 WEB = ("http", "https")
 PROXY = ("http", "https", "socks5", "socks5h")
@@ -103,9 +107,20 @@ def check_url(
     return text
 
 
-def parse_url(value: str, *, what: str, **kw: object) -> httpx.URL:
+class CheckOptions(TypedDict, total=False):
+    """The optional keywords of :func:`check_url`, passed through by :func:`parse_url`."""
+
+    source: str | None
+    schemes: tuple[str, ...]
+    need_port: bool
+    example: str
+    fix: str | None
+    error: type[UsageError]
+
+
+def parse_url(value: str, *, what: str, **kw: Unpack[CheckOptions]) -> httpx.URL:
     """:func:`check_url`, as an ``httpx.URL``."""
-    return httpx.URL(check_url(value, what=what, **kw))  # type: ignore[arg-type]
+    return httpx.URL(check_url(value, what=what, **kw))
 
 
 def check_hostport(value: str, *, what: str, default_scheme: str = "http") -> str:

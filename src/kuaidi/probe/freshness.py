@@ -81,7 +81,7 @@ def version_key(text: str) -> tuple:
     try:
         from packaging.version import InvalidVersion, Version
     except ImportError:  # pragma: no cover - packaging ships with pip almost everywhere
-        Version = None  # type: ignore[assignment,misc]
+        Version = None  # type: ignore[assignment,misc]  # a class or None: checked just below
     if Version is not None:
         try:
             return (1, Version(text))

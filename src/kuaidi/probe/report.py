@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 from kuaidi.doctor.model import redact
@@ -99,7 +99,7 @@ def render(result: ProbeResult, console: Console) -> None:
     table = Table(
         title=f"kuaidi probe {result.kind} — {result.route}, {result.rounds} rounds, median figures"
     )
-    for col, justify in (
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("#", "right"),
         ("mirror", "left"),
         ("verdict", "left"),
@@ -108,8 +108,9 @@ def render(result: ProbeResult, console: Console) -> None:
         ("failed", "right"),
         ("served by", "left"),
         ("freshness / why", "left"),
-    ):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    )
+    for col, justify in columns:
+        table.add_column(col, justify=justify)
     for i, m in enumerate(result.ranked, 1):
         why = _why(m)
         served = m.served_by or "—"
