@@ -33,6 +33,7 @@ test: venv $(HF0)/.installed system-deps
 lint: venv
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
+	$(BIN)/mypy
 
 format: venv
 	$(BIN)/ruff format src tests bench tools

@@ -169,7 +169,9 @@ def _download(
         first = result.failed[0]
         kind = getattr(errors, first.kind or "", None)
         typed = isinstance(kind, type) and issubclass(kind, KuaidiError)
-        cls: type[KuaidiError] = kind if typed else KuaidiError  # type: ignore[assignment]
+        cls: type[KuaidiError] = (
+            kind if isinstance(kind, type) and issubclass(kind, KuaidiError) else KuaidiError
+        )
         raise cls(
             f"{len(result.failed)} file(s) of {repo_id} not delivered; {first.path}: {first.error}",
             fix="call it again: verified bytes are kept and the rest resumes",

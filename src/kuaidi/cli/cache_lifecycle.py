@@ -181,6 +181,7 @@ def _repair(repo_ids: list[str], cache: Path, endpoint: str | None, as_json: boo
 def _wrap_verify(original: click.Command) -> click.Command:
     """``verify`` plus ``--repair`` (and ``--endpoint``); without ``--repair`` the original runs."""
     names = {p.name for p in original.params}
+    # click's option decorators collect on this attribute of the bare function; untyped there
     extra = [p for p in _repair_opts.__click_params__ if p.name not in names]  # type: ignore[attr-defined]
 
     def callback(**kw: Any) -> Any:

@@ -29,6 +29,7 @@ def _load_offline(snapshot: Path, cache: Path) -> str:
     text = "huggingface_hub: " + load_offline(DEMO_REPO, cache)
     if importlib.util.find_spec("transformers") is not None:
         try:
+            # optional (checked with find_spec above), so not installed where mypy runs
             from transformers import AutoConfig  # type: ignore[import-not-found]
 
             config = AutoConfig.from_pretrained(DEMO_REPO, cache_dir=cache, local_files_only=True)

@@ -23,8 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
-# undocumented (no __all__ entry), so typeshed leaves it out; urllib itself relies on it
-from urllib.request import proxy_bypass_environment  # type: ignore[attr-defined]
+from urllib.request import proxy_bypass_environment  # type: ignore[attr-defined]  # not in typeshed
 
 from kuaidi.errors import UsageError
 from kuaidi.net.families import (

@@ -77,7 +77,9 @@ def compare_versions(measurements: list[Measurement]) -> None:
         for m in ok:
             if m.version != best:
                 m.verdict = "stale"
-                m.reason = f"serves commit {str(m.version)[:12]}; most mirrors serve {str(best)[:12]}"
+                m.reason = (
+                    f"serves commit {str(m.version)[:12]}; most mirrors serve {str(best)[:12]}"
+                )
         return
     if order == "date":
         latest = max(int(m.version or 0) for m in ok)

@@ -136,12 +136,12 @@ class PackedEntries:
         buf += _HEAD.pack(flags, size, len(raw))
         buf += raw
         for flag, value in ((_SHA256, sha256), (_SHA1, git_sha1), (_BLOB, blob_id)):
-            if flags & flag:
-                buf += bytes.fromhex(value)  # type: ignore[arg-type]
+            if flags & flag and value:  # (the flag is set exactly when value is)
+                buf += bytes.fromhex(value)
         if flags & _LFS_SIZE:
             buf += struct.pack("<Q", lfs_size)
-        if flags & _XET:
-            buf += bytes.fromhex(xet_hash)  # type: ignore[arg-type]
+        if flags & _XET and xet_hash:
+            buf += bytes.fromhex(xet_hash)
         self.count += 1
 
     def _records(self) -> Iterator[tuple[int, int, str, dict[int, Any]]]:

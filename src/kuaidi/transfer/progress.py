@@ -14,6 +14,7 @@ import collections
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 from rich.console import Console
@@ -139,7 +140,7 @@ class Events:
 class _Ticker:
     """Calls ``tick`` every ``period`` seconds on a daemon thread until stopped."""
 
-    def __init__(self, tick: object, period: float) -> None:
+    def __init__(self, tick: Callable[[], None], period: float) -> None:
         self._tick = tick
         self._period = period
         self._stop = threading.Event()
@@ -148,7 +149,7 @@ class _Ticker:
 
     def _run(self) -> None:
         while not self._stop.wait(self._period):
-            self._tick()  # type: ignore[operator]
+            self._tick()
 
     def stop(self) -> None:
         self._stop.set()
