@@ -1,11 +1,13 @@
 """``kuaidi doctor``: a registry of checks for the traps that eat evenings on a CN GPU box.
 
-    >>> from kuaidi.doctor import Context, run, fix
-    >>> ctx = Context(environ={"https_proxy": "http://10.0.0.1:3128"}, home=home, root=root)
-    >>> report = run(ctx, offline=True)                 # doctest: +SKIP
-    >>> [f.check_id for f in report.findings]           # doctest: +SKIP
-    ['hf.endpoint', 'proxy.no_proxy_missing', ...]
-    >>> fix(ctx, report).written                        # through kuaidi setup   # doctest: +SKIP
+    For example::
+
+        from kuaidi.doctor import Context, run, fix
+        ctx = Context(environ={"https_proxy": "http://10.0.0.1:3128"}, home=home, root=root)
+        report = run(ctx, offline=True)
+        [f.check_id for f in report.findings]
+        # ['hf.endpoint', 'proxy.no_proxy_missing', ...]
+        fix(ctx, report).written                        # through kuaidi setup
 
 Checks live in small modules by concern (``hf``, ``proxy``, ``turbo``, ``pip``, ``conda``,
 ``disks``, ``shellrc``, ``live``); each registers itself with :func:`kuaidi.doctor.model.check`.

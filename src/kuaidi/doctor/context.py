@@ -40,8 +40,10 @@ class ConfigValue:
 class Context:
     """The box as the doctor sees it.
 
-    >>> ctx = Context(environ={"HF_ENDPOINT": "https://hf-mirror.com"}, home=tmp / "root",
-    ...               root=tmp)                                   # doctest: +SKIP
+    For example::
+
+        ctx = Context(environ={"HF_ENDPOINT": "https://hf-mirror.com"}, home=tmp / "root",
+                      root=tmp)
     """
 
     environ: Mapping[str, str]

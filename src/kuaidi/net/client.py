@@ -4,9 +4,11 @@
 routed by the scope (origin → proxy, the rest direct) through one transport per route, each
 with its own keep-alive pool sized for the segmented downloader.
 
->>> from kuaidi.net import ProxyScope, make_client
->>> scope = ProxyScope.from_env()
->>> client = make_client(scope, token=tok, token_host="https://hf-mirror.com")  # doctest: +SKIP
+For example::
+
+    from kuaidi.net import ProxyScope, make_client
+    scope = ProxyScope.from_env()
+    client = make_client(scope, token=tok, token_host="https://hf-mirror.com")
 """
 
 from __future__ import annotations

@@ -14,8 +14,10 @@ through the same rules:
   eight connections that all see a 503 wait together instead of each retrying on its own.
   Many users share one IP on AutoDL; a storm gets all of them refused by hf-mirror.com.
 
->>> policy = Policy()
->>> resp = policy.request(lambda: client.get(url), url)   # doctest: +SKIP
+For example::
+
+    policy = Policy()
+    resp = policy.request(lambda: client.get(url), url)
 """
 
 from __future__ import annotations

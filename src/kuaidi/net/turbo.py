@@ -11,9 +11,11 @@ and variants: one ``export a=b c=d`` line, quoted values, separate lines, older 
 ``no_proxy`` is only ``localhost,127.0.0.1``. Only assignments are read; ``echo`` and every
 other command are ignored, ``$var``/``${var}`` expand from earlier assignments in the same file.
 
->>> cfg = parse_network_turbo(Path("/etc/network_turbo"))           # doctest: +SKIP
->>> cfg.proxy, cfg.no_proxy[:2]                                     # doctest: +SKIP
-('http://172.31.1.128:12798', ('localhost', '127.0.0.1'))
+For example::
+
+    cfg = parse_network_turbo(Path("/etc/network_turbo"))
+    cfg.proxy, cfg.no_proxy[:2]
+    # ('http://172.31.1.128:12798', ('localhost', '127.0.0.1'))
 """
 
 from __future__ import annotations

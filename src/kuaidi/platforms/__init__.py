@@ -2,10 +2,12 @@
 
 AutoDL, 恒源云 GPUShare, 矩池云 Matpool, Featurize, OpenBayes, 揽睿星舟 LanRui, 潞晨云, bare box.
 
-    >>> from kuaidi.platforms import detect
-    >>> p = detect()                 # the real box
-    >>> p.name, p.display, p.data_disk, p.signals   # doctest: +SKIP
-    ('autodl', 'AutoDL', PosixPath('/root/autodl-tmp'), ('env AutoDLRegion', ...))
+    For example::
+
+        from kuaidi.platforms import detect
+        p = detect()                 # the real box
+        p.name, p.display, p.data_disk, p.signals
+        # ('autodl', 'AutoDL', PosixPath('/root/autodl-tmp'), ('env AutoDLRegion', ...))
 
 Detection reads under ``root`` (a fake tree in tests). ``Platform.proxy`` describes the platform's
 academic proxy; ``Platform.warnings`` says what does not survive shutdown / release.

@@ -65,8 +65,10 @@ def detect(
     ``environ`` defaults to ``os.environ`` for the real root and to ``{}`` for a fake tree (so the
     caller's own variables never leak into a test). ``name`` skips detection and uses that profile.
 
-        >>> detect(Path("/tmp/fake-autodl"), {}).name  # doctest: +SKIP
-        'autodl'
+    For example::
+
+        detect(Path("/tmp/fake-autodl"), {}).name
+        # 'autodl'
     """
     root = Path(root)
     if environ is None:

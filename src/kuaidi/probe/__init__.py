@@ -1,11 +1,12 @@
 """``kuaidi probe``: measure every mirror of a target the way a download will use it.
 
-    >>> from kuaidi.probe import probe, parse_candidate
-    >>> result = probe("pypi", rounds=3, timeout=20)                 # doctest: +SKIP
-    >>> result.winner.candidate.name                                  # doctest: +SKIP
-    'tuna'
-    >>> probe("pypi", candidates=[parse_candidate("lan=http://10.0.0.5/simple", "pypi")])
-    ... # doctest: +SKIP
+    For example::
+
+        from kuaidi.probe import probe, parse_candidate
+        result = probe("pypi", rounds=3, timeout=20)
+        result.winner.candidate.name
+        # 'tuna'
+        probe("pypi", candidates=[parse_candidate("lan=http://10.0.0.5/simple", "pypi")])
 
 Candidates are measured in parallel (one thread each), their rounds in sequence, all inside one
 overall time bound. Per round: time to first byte on a small target-specific request, then

@@ -1,12 +1,13 @@
 """``kuaidi setup``: one writer per config file, each idempotent, minimal-diff and reversible.
 
-    >>> from kuaidi.setup import SetupOptions, plan, apply, undo
-    >>> p = plan(SetupOptions(home=home, root=root, only=frozenset({"pip"}), pypi="tuna"))
-    >>> for change in p.changes:                  # path, old, new, unified diff
-    ...     print(change.diff)                    # doctest: +SKIP
-    >>> apply(p)                                  # doctest: +SKIP
-    >>> undo(home)                                # every file byte-identical to before
-    ... # doctest: +SKIP
+    For example::
+
+        from kuaidi.setup import SetupOptions, plan, apply, undo
+        p = plan(SetupOptions(home=home, root=root, only=frozenset({"pip"}), pypi="tuna"))
+        for change in p.changes:                  # path, old, new, unified diff
+            print(change.diff)
+        apply(p)
+        undo(home)                                # every file byte-identical to before
 
 Writers: ``pip`` (pip.conf), ``uv`` (uv.toml), ``conda`` (.condarc), ``env`` (env.sh: HF + caches +
 turbo_on/turbo_off), ``shell`` (the one marked line in ~/.bashrc, ~/.zshrc, the login file).

@@ -29,8 +29,10 @@ class ApplyResult:
 def apply(plan: Plan) -> ApplyResult:
     """Write every change of ``plan``; refuse (writing nothing) if a file changed since planning.
 
-    >>> apply(plan(SetupOptions(home=tmp_home, root=fake_root)))   # doctest: +SKIP
-    ApplyResult(written=(PosixPath('.../pip.conf'), ...))
+    For example::
+
+        apply(plan(SetupOptions(home=tmp_home, root=fake_root)))
+        # ApplyResult(written=(PosixPath('.../pip.conf'), ...))
     """
     ctx = plan.context
     state = UndoState(ctx.state_dir)

@@ -1,9 +1,11 @@
 """Work out every file change ``kuaidi setup`` would make, without touching anything.
 
->>> p = plan(SetupOptions(home=Path("/tmp/h"), root=Path("/tmp/fake"), only=frozenset({"pip"})))
->>> [c.path.name for c in p.changes]             # doctest: +SKIP
-['pip.conf']
->>> print(p.changes[0].diff)                     # doctest: +SKIP
+For example::
+
+    p = plan(SetupOptions(home=Path("/tmp/h"), root=Path("/tmp/fake"), only=frozenset({"pip"})))
+    [c.path.name for c in p.changes]
+    # ['pip.conf']
+    print(p.changes[0].diff)
 """
 
 from __future__ import annotations

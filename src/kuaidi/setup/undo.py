@@ -51,8 +51,10 @@ def undo(
 ) -> UndoResult:
     """Restore every file kuaidi setup wrote under ``home``.
 
-    >>> undo(Path("/tmp/h"))            # doctest: +SKIP
-    UndoResult(restored=(...pip.conf,), removed=(...env.sh,), kept_edits=())
+    For example::
+
+        undo(Path("/tmp/h"))
+        # UndoResult(restored=(...pip.conf,), removed=(...env.sh,), kept_edits=())
     """
     home, env = home_and_environ(SetupOptions(home=home, environ=environ))
     state = UndoState(state_dir_for(home, env))

@@ -23,8 +23,10 @@ the origin last (through the proxy: slow, metered). Within a kind, the caller's 
 If no HF-protocol source could list the repo there are no reference hashes: ModelScope is then
 used only with ``allow_modelscope_only=True`` (verified against ModelScope's own sha256).
 
->>> plan = plan_routes(hf_listing, [ms_listing, origin_listing])   # doctest: +SKIP
->>> print(plan.explain())                                            # doctest: +SKIP
+For example::
+
+    plan = plan_routes(hf_listing, [ms_listing, origin_listing])
+    print(plan.explain())
 """
 
 from __future__ import annotations

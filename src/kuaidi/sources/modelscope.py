@@ -15,8 +15,10 @@ gives a ``Sha256`` for every file — small ones too, where HF gives only a git 
 (the ladder keeps both). The token goes to the endpoint's origin only (cookie ``m_session_id``
 and ``Authorization: Bearer``, as the new SDK sends), never to the OSS CDN it redirects to.
 
->>> ms = ModelScopeSource("https://www.modelscope.cn", client)            # doctest: +SKIP
->>> ms.list(RepoRef("LLM-Research/Meta-Llama-3-8B-Instruct")).files[0]    # doctest: +SKIP
+For example::
+
+    ms = ModelScopeSource("https://www.modelscope.cn", client)
+    ms.list(RepoRef("LLM-Research/Meta-Llama-3-8B-Instruct")).files[0]
 """
 
 from __future__ import annotations

@@ -9,9 +9,11 @@ metered, but it has everything.
 For a non-Hub origin (the simulator's walled ``origin``), pass ``extra_origins`` — the endpoint
 and its CDN host(s): redirects from the origin land on hosts the scope must also proxy.
 
->>> origin = OriginSource()                                         # doctest: +SKIP
->>> origin.explain()                                                # doctest: +SKIP
-'huggingface.co is an origin host: through http://172.31.1.128:12798 (/etc/network_turbo)'
+For example::
+
+    origin = OriginSource()
+    origin.explain()
+    # 'huggingface.co is an origin host: through http://172.31.1.128:12798 (/etc/network_turbo)'
 """
 
 from __future__ import annotations

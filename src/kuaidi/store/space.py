@@ -3,8 +3,10 @@
 Both checks touch nothing (safe for ``--dry-run``): they look at the folder, or at its nearest
 existing ancestor when it does not exist yet, which is where ``mkdir -p`` would start.
 
->>> check_writable(Path("/root/autodl-tmp/hf"), "--cache-dir")          # doctest: +SKIP
->>> check_room(Path("/root/autodl-tmp/hf"), 12 * GiB, "--cache-dir")     # doctest: +SKIP
+For example::
+
+    check_writable(Path("/root/autodl-tmp/hf"), "--cache-dir")
+    check_room(Path("/root/autodl-tmp/hf"), 12 * GiB, "--cache-dir")
 """
 
 from __future__ import annotations

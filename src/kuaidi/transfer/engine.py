@@ -1,7 +1,9 @@
 """Run a download plan: a pool of connections shared by every file, resumable and verified.
 
->>> report = Engine(target, EngineOptions(connections=8)).run(jobs)   # doctest: +SKIP
->>> report.ok, report.bytes_fetched                                    # doctest: +SKIP
+For example::
+
+    report = Engine(target, EngineOptions(connections=8)).run(jobs)
+    report.ok, report.bytes_fetched
 
 Each worker thread takes work from the :class:`~kuaidi.transfer.scheduler.Scheduler`, streams
 the segment with ``pwrite`` into the blob's partial file, records finished ranges in the journal

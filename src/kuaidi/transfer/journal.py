@@ -9,9 +9,11 @@ A record is appended only after the bytes it covers were fdatasync'ed in the par
 crash can lose progress but never claim bytes that are missing. Loading stops at the first record
 that is short or fails its checksum (a torn write), which makes a torn tail harmless.
 
->>> j = Journal.open(Path("/tmp/x.kuaidi-journal"), size=100)   # doctest: +SKIP
->>> j.append(0, 50); Journal.load(j.path, 100)                   # doctest: +SKIP
-[(0, 50)]
+For example::
+
+    j = Journal.open(Path("/tmp/x.kuaidi-journal"), size=100)
+    j.append(0, 50); Journal.load(j.path, 100)
+    # [(0, 50)]
 """
 
 from __future__ import annotations

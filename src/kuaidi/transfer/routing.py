@@ -17,8 +17,10 @@ Load and speed are per *source* (all files of a run), speed being a moving avera
 per second per connection — a source with a total cap gets slower per connection as more pile
 on, which is what steers the next segment to the other one.
 
->>> routing = Routing(share_min=64 << 20, route_retries=2)                # doctest: +SKIP
->>> idx = routing.pick(task); ...; routing.release(task, idx, nbytes, seconds)   # doctest: +SKIP
+For example::
+
+    routing = Routing(share_min=64 << 20, route_retries=2)
+    idx = routing.pick(task); ...; routing.release(task, idx, nbytes, seconds)
 """
 
 from __future__ import annotations
