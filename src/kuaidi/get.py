@@ -37,6 +37,7 @@ from kuaidi.errors import (
     UsageError,
 )
 from kuaidi.model import RepoRef, Target
+from kuaidi.model.hfpaths import hf_hub_cache, hf_token_path
 from kuaidi.repoargs import parse_repo, select_checked, select_files
 from kuaidi.sources.runplan import Ladder, plan_download
 from kuaidi.sources.select import RunSources, SourceConfig, make_scope
@@ -117,17 +118,8 @@ class Result(Outcomes):
 
 
 # -- defaults as huggingface_hub reads them ---------------------------------------------------
-def _hf_home(env: dict[str, str]) -> Path:
-    if env.get("HF_HOME"):
-        return Path(env["HF_HOME"]).expanduser()
-    xdg = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "huggingface"
-
-
 def default_cache_dir(env: dict[str, str] | None = None) -> Path:
-    env = dict(os.environ) if env is None else env
-    value = env.get("HF_HUB_CACHE") or env.get("HUGGINGFACE_HUB_CACHE")
-    return Path(value).expanduser() if value else _hf_home(env) / "hub"
+    return hf_hub_cache(dict(os.environ) if env is None else env)
 
 
 def _cache_source(env: dict[str, str]) -> str:
@@ -143,7 +135,7 @@ def default_token(env: dict[str, str] | None = None) -> str | None:
     for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
         if env.get(name, "").strip():
             return env[name].strip()
-    path = Path(env["HF_TOKEN_PATH"]) if env.get("HF_TOKEN_PATH") else _hf_home(env) / "token"
+    path = hf_token_path(env)
     try:
         return path.read_text().strip() or None
     except OSError:

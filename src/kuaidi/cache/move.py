@@ -32,6 +32,7 @@ from filelock import FileLock
 from kuaidi.cache.scan import lock_held
 from kuaidi.errors import DiskFull, PathError, UsageError, VerificationFailed
 from kuaidi.get import default_cache_dir
+from kuaidi.model.hfpaths import cache_home
 from kuaidi.store.atomic import fsync_dir, sweep_stale, symlink_atomic
 from kuaidi.units import format_size
 
@@ -53,8 +54,7 @@ class Leg:
 
 
 def _home_cache(environ: Mapping[str, str], sub: str) -> Path:
-    xdg = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / sub
+    return cache_home(environ) / sub
 
 
 def plan_legs(

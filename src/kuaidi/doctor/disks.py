@@ -10,6 +10,7 @@ from pathlib import Path
 from kuaidi.doctor.context import CONDA_PREFIXES, Context
 from kuaidi.doctor.hf import env_fix
 from kuaidi.doctor.model import Finding, check
+from kuaidi.model.hfpaths import hf_hub_cache
 
 GiB = 1024**3
 LOW_BYTES_ERROR, LOW_BYTES_WARN = 1 * GiB, 5 * GiB
@@ -31,10 +32,8 @@ def caches(ctx: Context) -> list[Cache]:
     """Where each cache lives now, from the same variables the tools read."""
     e = ctx.env
     cache = ctx.cache_home
-    hf_home = ctx.on_box(e("HF_HOME")) if e("HF_HOME") else cache / "huggingface"
-    hub = e("HF_HUB_CACHE") or e("HUGGINGFACE_HUB_CACHE")
     found = [
-        Cache("Hugging Face", ctx.on_box(hub) if hub else hf_home / "hub", "HF_HOME", True),
+        Cache("Hugging Face", ctx.on_box(hf_hub_cache(ctx.environ, ctx.home)), "HF_HOME", True),
         Cache(
             "ModelScope",
             ctx.on_box(e("MODELSCOPE_CACHE"))
