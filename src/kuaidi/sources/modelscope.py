@@ -30,8 +30,8 @@ from urllib.parse import quote, quote_plus
 import httpx
 
 from kuaidi.errors import KuaidiError, SourceUnavailable, UnsafeListing
-from kuaidi.model import Listing, RepoRef, Route, RouteKind, safe_relpath
-from kuaidi.net.auth import ScopedToken, origin_of
+from kuaidi.model import Listing, RepoRef, Route, RouteKind, origin_of, safe_relpath
+from kuaidi.net.auth import ScopedToken
 from kuaidi.net.policy import default_policy
 from kuaidi.sources.entries import PackedEntries, get_capped, valid_size
 

@@ -34,7 +34,7 @@ from kuaidi.errors import (
     UsageError,
 )
 from kuaidi.model import FileJob, Listing, RepoRef, RouteKind, Source
-from kuaidi.net.scope import redact
+from kuaidi.net.urls import redact
 from kuaidi.sources.hf import COMMIT_RE
 from kuaidi.sources.idmap import candidates
 from kuaidi.sources.ladder import (
