@@ -10,7 +10,7 @@ The plain-function API under ``kuaidi get``::
 Defaults follow huggingface_hub (``HF_ENDPOINT``, ``HF_HUB_CACHE``/``HF_HOME``, ``HF_TOKEN``), so
 the result is where ``from_pretrained`` already looks. The bytes come from the route ladder —
 HF mirrors, then ModelScope, then the origin through a proxy — planned per file by
-:mod:`kuaidi.sources.runplan` over the sources :mod:`kuaidi.sources.select` builds.
+:mod:`kuaidi.sources.runplan` over the sources :mod:`kuaidi.sources.runsources` builds.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from kuaidi.model import RepoRef, Target
 from kuaidi.model.hfpaths import hf_hub_cache, hf_token_path
 from kuaidi.repoargs import parse_repo, select_checked, select_files
 from kuaidi.sources.runplan import Ladder, plan_download
-from kuaidi.sources.select import RunSources, SourceConfig, make_scope
+from kuaidi.sources.runsources import RunSources, SourceConfig, make_scope
 from kuaidi.store.hf_cache import HFCacheTarget, cached_revision
 from kuaidi.store.local_dir import LocalDirTarget
 from kuaidi.store.local_dir import admit as admit_local
@@ -210,7 +210,7 @@ def download(
 ) -> Result:
     """Download a repo (or ``files`` of it) into the HF cache or ``local_dir``; see module doc.
 
-    Sources (the route ladder, :mod:`kuaidi.sources.select`): ``endpoint`` — one mirror URL or
+    Sources (the route ladder, :mod:`kuaidi.sources.runsources`): ``endpoint`` — one mirror URL or
     several, in order (default HF_ENDPOINT, else hf-mirror.com); ``modelscope_endpoint``
     (``"none"`` turns ModelScope off); ``origin`` and ``origin_hosts`` (used only through a
     proxy: ``proxy``, KUAIDI_PROXY, the shell's, or the ``network_turbo`` file); ``source``

@@ -75,10 +75,10 @@ def test_named_turbo_file_with_a_bad_line_names_file_and_line(tmp_path: Path) ->
 WRAPPER = """
 import sys
 from pathlib import Path
-import kuaidi.net.turbo, kuaidi.net.scope, kuaidi.sources.select
+import kuaidi.net.turbo, kuaidi.net.scope, kuaidi.sources.runsources
 path = Path(sys.argv[1])  # stands in for /etc/network_turbo, which a test must not write
 kuaidi.net.turbo.DEFAULT_PATH = kuaidi.net.scope.DEFAULT_PATH = path
-kuaidi.sources.select.DEFAULT_PATH = path
+kuaidi.sources.runsources.DEFAULT_PATH = path
 from kuaidi.cli import main
 sys.exit(main(sys.argv[2:]))
 """

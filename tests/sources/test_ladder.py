@@ -13,8 +13,8 @@ from kuaidi.sim import Sim
 from kuaidi.sim.content import SIM_TOKEN
 from kuaidi.sources.hf import HFSource
 from kuaidi.sources.idmap import candidates
-from kuaidi.sources.ladder import compare, plan_routes, source_kind, to_routes
 from kuaidi.sources.modelscope import ModelScopeSource
+from kuaidi.sources.routeplan import compare, plan_routes, source_kind, to_routes
 
 TINY = RepoRef("kuaidi-sim/tiny-model")
 
