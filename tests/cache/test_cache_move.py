@@ -17,7 +17,7 @@ import pytest
 
 from kuaidi.get import download
 from kuaidi.sim import Sim
-from kuaidi.sim.testing import hf_env, run_python
+from tests.simfixtures import hf_env, run_python
 from tests.cache.conftest import REPO_ROOT, TINY, expected, hub_offline, run_kuaidi, tree_hash
 
 DATASET = "kuaidi-sim/tiny-dataset"
