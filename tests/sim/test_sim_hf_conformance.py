@@ -18,8 +18,8 @@ import pytest
 from kuaidi.sim.content import SIM_TOKEN
 from kuaidi.sim.faults import reset, stall, truncate
 from kuaidi.sim.proxy import TinyProxy
-from tests.simfixtures import hf_env, run_python
 from tests.conftest import require_binary
+from tests.simfixtures import hf_env, run_python
 
 TINY = "kuaidi-sim/tiny-model"
 
