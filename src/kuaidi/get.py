@@ -10,7 +10,7 @@ The plain-function API under ``kuaidi get``::
 Defaults follow huggingface_hub (``HF_ENDPOINT``, ``HF_HUB_CACHE``/``HF_HOME``, ``HF_TOKEN``), so
 the result is where ``from_pretrained`` already looks. The bytes come from the route ladder —
 HF mirrors, then ModelScope, then the origin through a proxy — planned per file by
-:mod:`kuaidi.sources.runplan` over the sources :mod:`kuaidi.sources.select` builds.
+:mod:`kuaidi.sources.runplan` over the sources :mod:`kuaidi.sources.runsources` builds.
 """
 
 from __future__ import annotations
@@ -37,9 +37,10 @@ from kuaidi.errors import (
     UsageError,
 )
 from kuaidi.model import RepoRef, RepoType
+from kuaidi.model.hfpaths import hf_hub_cache, hf_token_path
 from kuaidi.repoargs import parse_repo, select_checked, select_files
 from kuaidi.sources.runplan import Ladder, plan_download
-from kuaidi.sources.select import RunSources, SourceConfig, make_scope
+from kuaidi.sources.runsources import RunSources, SourceConfig, make_scope
 from kuaidi.store.hf_cache import HFCacheTarget, cached_revision
 from kuaidi.store.local_dir import LocalDirTarget
 from kuaidi.store.local_dir import admit as admit_local
@@ -117,17 +118,8 @@ class Result(Outcomes):
 
 
 # -- defaults as huggingface_hub reads them ---------------------------------------------------
-def _hf_home(env: dict[str, str]) -> Path:
-    if env.get("HF_HOME"):
-        return Path(env["HF_HOME"]).expanduser()
-    xdg = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "huggingface"
-
-
 def default_cache_dir(env: dict[str, str] | None = None) -> Path:
-    env = dict(os.environ) if env is None else env
-    value = env.get("HF_HUB_CACHE") or env.get("HUGGINGFACE_HUB_CACHE")
-    return Path(value).expanduser() if value else _hf_home(env) / "hub"
+    return hf_hub_cache(dict(os.environ) if env is None else env)
 
 
 def _cache_source(env: dict[str, str]) -> str:
@@ -143,7 +135,7 @@ def default_token(env: dict[str, str] | None = None) -> str | None:
     for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
         if env.get(name, "").strip():
             return env[name].strip()
-    path = Path(env["HF_TOKEN_PATH"]) if env.get("HF_TOKEN_PATH") else _hf_home(env) / "token"
+    path = hf_token_path(env)
     try:
         return path.read_text().strip() or None
     except OSError:
@@ -218,7 +210,7 @@ def download(
 ) -> Result:
     """Download a repo (or ``files`` of it) into the HF cache or ``local_dir``; see module doc.
 
-    Sources (the route ladder, :mod:`kuaidi.sources.select`): ``endpoint`` — one mirror URL or
+    Sources (the route ladder, :mod:`kuaidi.sources.runsources`): ``endpoint`` — one mirror URL or
     several, in order (default HF_ENDPOINT, else hf-mirror.com); ``modelscope_endpoint``
     (``"none"`` turns ModelScope off); ``origin`` and ``origin_hosts`` (used only through a
     proxy: ``proxy``, KUAIDI_PROXY, the shell's, or the ``network_turbo`` file); ``source``

@@ -16,7 +16,6 @@ with an explicit endpoint, so they are only named (:attr:`Repair.unrepaired`).
 from __future__ import annotations
 
 import gc
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from types import ModuleType
 from typing import Any
 
 from kuaidi.errors import KuaidiError
+from kuaidi.model import hfpaths
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 # Libraries that copy huggingface_hub's constants into their own module globals at import.
@@ -91,18 +91,11 @@ def is_true(value: str | None) -> bool:
 def fresh_values(environ: Mapping[str, str]) -> dict[str, str]:
     """Endpoint and cache paths as huggingface_hub computes them from ``environ`` at import."""
     endpoint = (environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
-    cache = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    home = _path(environ.get("HF_HOME") or os.path.join(cache, "huggingface"))
-    hub = environ.get("HF_HUB_CACHE") or environ.get("HUGGINGFACE_HUB_CACHE")
     return {
         "ENDPOINT": endpoint,
-        "HF_HOME": home,
-        "HF_HUB_CACHE": _path(hub) if hub else os.path.join(home, "hub"),
+        "HF_HOME": hfpaths.hf_home_text(environ),
+        "HF_HUB_CACHE": hfpaths.hf_hub_cache_text(environ),
     }
-
-
-def _path(value: str) -> str:
-    return os.path.expandvars(os.path.expanduser(value))
 
 
 def plan(environ: Mapping[str, str], modules: Mapping[str, ModuleType]) -> Repair:

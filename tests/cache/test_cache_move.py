@@ -17,8 +17,8 @@ import pytest
 
 from kuaidi.get import download
 from kuaidi.sim import Sim
-from kuaidi.sim.testing import hf_env, run_python
 from tests.cache.conftest import REPO_ROOT, TINY, expected, hub_offline, run_kuaidi, tree_hash
+from tests.simfixtures import hf_env, run_python
 
 DATASET = "kuaidi-sim/tiny-dataset"
 NESTED = "kuaidi-sim/nested-model"

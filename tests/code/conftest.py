@@ -13,8 +13,8 @@ import pytest
 from kuaidi.sim import Host, Sim
 from kuaidi.sim.github import direct_git_env, direct_road, github_hosts, tinyproxy_upstreams
 from kuaidi.sim.proxy import TinyProxy, find_tinyproxy
-from kuaidi.sim.testing import sim_cache  # noqa: F401  (fixture)
 from tests.platforms.fake_trees import make_tree
+from tests.simfixtures import sim_cache  # noqa: F401  (fixture)
 
 VENV_BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin"
 KUAIDI = VENV_BIN / "kuaidi"

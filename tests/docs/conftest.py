@@ -1,3 +1,3 @@
 """The sim's fixtures for the docs tests."""
 
-from kuaidi.sim.testing import sim_cache, sim_factory  # noqa: F401  (fixtures)
+from tests.simfixtures import sim_cache, sim_factory  # noqa: F401  (fixtures)

@@ -14,8 +14,8 @@ import pytest
 
 from kuaidi.cli import main
 from kuaidi.doctor import Context, run, to_json
-from kuaidi.sim.testing import sim_cache, sim_factory  # noqa: F401  (fixtures)
 from tests.doctor.conftest import Box
+from tests.simfixtures import sim_cache, sim_factory  # noqa: F401  (fixtures)
 
 KUAIDI = str(Path(sys.executable).parent / "kuaidi")
 SRC = Path(__file__).parents[2] / "src"

@@ -58,8 +58,8 @@ def test_parse_repo_forms() -> None:
 
 
 def _mirrors(env: dict[str, str]) -> tuple[str, ...]:
-    """The mirror list ``kuaidi get`` uses with no --endpoint (kuaidi.sources.select)."""
-    from kuaidi.sources.select import SourceConfig
+    """The mirror list ``kuaidi get`` uses with no --endpoint (kuaidi.sources.runsources)."""
+    from kuaidi.sources.runsources import SourceConfig
 
     config = SourceConfig.from_args(
         endpoint=None,

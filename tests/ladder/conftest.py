@@ -17,8 +17,8 @@ import pytest
 from kuaidi.sim import Sim
 from kuaidi.sim.content import DEFAULT_REPOS, Catalog, RepoSpec
 from kuaidi.sim.proxy import TinyProxy
-from kuaidi.sim.testing import sim_cache, sim_factory  # noqa: F401  (fixtures)
 from tests.conftest import require_binary
+from tests.simfixtures import sim_cache, sim_factory  # noqa: F401  (fixtures)
 
 # HF org THUDM is ModelScope's ZhipuAI (kuaidi's built-in idmap knows it).
 GLM = "THUDM/GLM-Sim-6B"

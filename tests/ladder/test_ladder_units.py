@@ -11,7 +11,7 @@ import pytest
 from kuaidi.cli.sim import describe
 from kuaidi.errors import KuaidiError
 from kuaidi.sim import Sim
-from kuaidi.sources.select import RunSources, SourceConfig, make_scope
+from kuaidi.sources.runsources import RunSources, SourceConfig, make_scope
 
 TOKEN = "hf_unit_token_0123456789"
 

@@ -1,1 +1,1 @@
-from kuaidi.sim.testing import sim_cache, sim_factory  # noqa: F401  (fixtures)
+from tests.simfixtures import sim_cache, sim_factory  # noqa: F401  (fixtures)

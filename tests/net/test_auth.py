@@ -8,7 +8,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from kuaidi.net import ProxyScope, ScopedToken, make_client, origin_of
+from kuaidi.model import origin_of
+from kuaidi.net import ProxyScope, ScopedToken, make_client
 from kuaidi.sim import Sim
 from kuaidi.sim.content import SIM_TOKEN
 from tests.net.simwait import wait_logged

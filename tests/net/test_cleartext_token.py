@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 
 import pytest
 
 from kuaidi.errors import KuaidiWarning
 from kuaidi.net.client import make_client
 from kuaidi.net.scope import ProxyScope
-from tests.get.conftest import TOKEN, run_cli
-from tests.get.hfserver import HFServer, Repo
+from kuaidi.sim import Sim
+from kuaidi.sim.content import SIM_TOKEN as TOKEN  # a token the sim accepts
+from tests.get.conftest import run_cli
 
 PROXY = "http://user:pw@10.0.0.1:3128"
 
@@ -37,13 +39,13 @@ def test_no_warning_when_the_token_stays_private(scope: ProxyScope, host: str) -
         make_client(scope, token="hf_x", token_host=host).close()
 
 
-def test_cli_says_it_once_and_never_shows_the_token() -> None:
-    with HFServer([Repo("org/tiny", {"config.json": b"{}"})]) as s:
-        out = run_cli(
-            "get", "org/tiny", "--dry-run", "--endpoint", s.endpoint,
-            "--modelscope-endpoint", "none", "--origin", "http://127.0.0.1:9",
-            "--proxy", "http://127.0.0.1:8", "--token", TOKEN,
-        )  # fmt: skip
+def test_cli_says_it_once_and_never_shows_the_token(sim_factory: Callable[..., Sim]) -> None:
+    sim = sim_factory("clean", hosts=["hf-mirror"])
+    out = run_cli(
+        "get", "kuaidi-sim/tiny-model", "--dry-run", "--endpoint", sim.url("hf-mirror"),
+        "--modelscope-endpoint", "none", "--origin", "http://127.0.0.1:9",
+        "--proxy", "http://127.0.0.1:8", "--token", TOKEN,
+    )  # fmt: skip
     assert out.returncode == 0, out.stderr
     lines = out.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("kuaidi: warning: "), out.stderr

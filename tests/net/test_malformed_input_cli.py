@@ -6,12 +6,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from kuaidi.sim import Sim
 from tests.get.conftest import run_cli
-from tests.get.hfserver import HFServer, Repo
 
 DEAD = "http://127.0.0.1:9"  # never contacted: the value is refused before any request
 BASE = ["get", "org/tiny", "--dry-run", "--modelscope-endpoint", "none"]
@@ -75,10 +76,10 @@ def test_named_turbo_file_with_a_bad_line_names_file_and_line(tmp_path: Path) ->
 WRAPPER = """
 import sys
 from pathlib import Path
-import kuaidi.net.turbo, kuaidi.net.scope, kuaidi.sources.select
+import kuaidi.net.turbo, kuaidi.net.scope, kuaidi.sources.runsources
 path = Path(sys.argv[1])  # stands in for /etc/network_turbo, which a test must not write
 kuaidi.net.turbo.DEFAULT_PATH = kuaidi.net.scope.DEFAULT_PATH = path
-kuaidi.sources.select.DEFAULT_PATH = path
+kuaidi.sources.runsources.DEFAULT_PATH = path
 from kuaidi.cli import main
 sys.exit(main(sys.argv[2:]))
 """
@@ -97,12 +98,15 @@ def run_with_default_turbo(turbo: Path, *args: str) -> subprocess.CompletedProce
     )
 
 
-def test_bad_platform_turbo_file_does_not_break_a_mirror_download(tmp_path: Path) -> None:
+def test_bad_platform_turbo_file_does_not_break_a_mirror_download(
+    tmp_path: Path, sim_factory: Callable[..., Sim]
+) -> None:
     """A user who did not ask for the proxy expects get to work: one warning line, exit 0."""
     turbo = tmp_path / "network_turbo"
     turbo.write_text("export https_proxy=http://[::1\n")
-    with HFServer([Repo("org/tiny", {"config.json": b"{}"})]) as s:
-        out = run_with_default_turbo(turbo, *BASE, "--endpoint", s.endpoint)
+    sim = sim_factory("clean", hosts=["hf-mirror"])
+    args = [a if a != "org/tiny" else "kuaidi-sim/tiny-model" for a in BASE]
+    out = run_with_default_turbo(turbo, *args, "--endpoint", sim.url("hf-mirror"))
     assert out.returncode == 0, out.stderr
     lines = out.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("kuaidi: warning: "), out.stderr

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from kuaidi.errors import KuaidiError
-from kuaidi.net.scope import ProxyScope, redact
+from kuaidi.net.scope import ProxyScope
+from kuaidi.net.urls import redact
 
 P = "http://10.0.0.1:12798"
 HUB_URLS = [

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from kuaidi.sim.server import Host, Request, Response, serve_file
-from kuaidi.sim.testing import sim_cache, sim_factory  # noqa: F401  (fixtures)
+from tests.simfixtures import sim_cache, sim_factory  # noqa: F401  (fixtures)
 
 CAPTIVE = b"<!DOCTYPE html><html><body><form>Campus network login</form></body></html>"
 

@@ -19,7 +19,7 @@ from kuaidi.errors import KuaidiError
 from kuaidi.net.noproxy import FAMILIES, NoProxy, decide
 from kuaidi.net.scope import ProxyScope
 from kuaidi.net.turbo import parse_network_turbo
-from kuaidi.sources.select import SourceConfig, make_scope
+from kuaidi.sources.runsources import SourceConfig, make_scope
 
 SCHEMES = ["http", "https", "HTTP", "socks5", "socks5h", "ftp", "file", "", "h ttp"]
 HOSTS = [

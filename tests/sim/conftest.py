@@ -1,5 +1,5 @@
-"""Fixtures for the sim's own tests (shared ones come from kuaidi.sim.testing)."""
+"""Fixtures for the sim's own tests (shared ones come from tests.simfixtures)."""
 
 from __future__ import annotations
 
-from kuaidi.sim.testing import sim, sim_cache, sim_factory  # noqa: F401
+from tests.simfixtures import sim, sim_cache, sim_factory  # noqa: F401

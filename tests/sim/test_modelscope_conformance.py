@@ -38,7 +38,7 @@ except Exception as exc:
 
 @pytest.fixture
 def content_dir(sim_cache: Path) -> Path:
-    """The session's generated content (kuaidi.sim.testing), shared with the other sim tests."""
+    """The session's generated content (tests.simfixtures), shared with the other sim tests."""
     return sim_cache
 
 

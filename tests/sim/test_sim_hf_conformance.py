@@ -1,7 +1,7 @@
 """Real peers against the sim, byte-exact: huggingface_hub 2.4 (and 0.26.5), aria2c, tinyproxy.
 
 huggingface_hub reads its environment at import, so every client runs in a subprocess with a
-timeout (``kuaidi.sim.testing.run_python``).
+timeout (``tests.simfixtures.run_python``).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import pytest
 from kuaidi.sim.content import SIM_TOKEN
 from kuaidi.sim.faults import reset, stall, truncate
 from kuaidi.sim.proxy import TinyProxy
-from kuaidi.sim.testing import hf_env, run_python
 from tests.conftest import require_binary
+from tests.simfixtures import hf_env, run_python
 
 TINY = "kuaidi-sim/tiny-model"
 

@@ -36,25 +36,13 @@ def ms_sim(sim_factory: Callable[..., Sim]) -> Sim:
 
 def test_is_a_source_and_hides_the_token(ms_sim: Sim) -> None:
     source = _source(ms_sim, token=SIM_TOKEN)
-    assert isinstance(source, Source)
+    as_source: Source = source  # the Protocol, checked by mypy
+    assert as_source.kind == "modelscope"
     assert SIM_TOKEN not in repr(source)
     assert ms_revision("main") == "master" and ms_revision("v1.0") == "v1.0"
     assert ModelScopeSource("www.modelscope.cn", source.client).endpoint == (
         "https://www.modelscope.cn"
     )
-
-
-def test_endpoint_and_token_from_env(ms_sim: Sim) -> None:
-    client = make_client(ProxyScope.direct())
-    env = {"MODELSCOPE_DOMAIN": "modelscope.cn", "MODELSCOPE_API_TOKEN": "ms-tok"}
-    source = ModelScopeSource.from_env(client, env)
-    assert source.endpoint == "https://modelscope.cn" and source._token == "ms-tok"
-    env["MODELSCOPE_ENDPOINT"] = ms_sim.url("modelscope")
-    with pytest.raises(KuaidiError, match="refused the token"):
-        ModelScopeSource.from_env(client, env).list(TINY)
-    env["MODELSCOPE_API_TOKEN"] = SIM_TOKEN
-    assert ModelScopeSource.from_env(client, env).list(TINY).files
-    assert ModelScopeSource.from_env(client, {}).endpoint == "https://www.modelscope.cn"
 
 
 def test_lists_every_file_with_sha256_and_bytes_match(ms_sim: Sim) -> None:
@@ -95,7 +83,6 @@ def test_missing_and_gated(ms_sim: Sim) -> None:
     source = _source(ms_sim)
     with pytest.raises(KuaidiError, match="no model nope/nothing"):
         source.list(RepoRef("nope/nothing"))
-    assert not source.exists(RepoRef("nope/nothing")) and source.exists(TINY)
     gated = RepoRef("LLM-Research/Llama-Sim-1B")
     with pytest.raises(KuaidiError, match="private/gated"):
         source.list(gated)

@@ -21,8 +21,8 @@ from kuaidi.sim import Sim
 from kuaidi.sim import faults as F
 from kuaidi.sim.content import Catalog, RepoSpec
 from kuaidi.sources.hf import HFSource
-from kuaidi.sources.ladder import plan_routes, to_routes
 from kuaidi.sources.modelscope import ModelScopeSource
+from kuaidi.sources.routeplan import plan_routes, to_routes
 from kuaidi.store.hf_cache import HFCacheTarget
 from kuaidi.transfer.engine import Engine, EngineOptions, FileJob, RunReport
 

@@ -8,10 +8,10 @@ import random
 from pathlib import Path
 
 from kuaidi.model import RemoteFile
+from kuaidi.model.digest import check_file, git_blob_sha1
 from kuaidi.net.policy import Backoff, parse_retry_after
 from kuaidi.transfer.journal import HEADER_SIZE, RECORD_SIZE, Journal, gaps, merge
 from kuaidi.transfer.segment import Segment
-from kuaidi.transfer.verify import check_file, git_blob_sha1
 
 
 def test_merge_and_gaps() -> None:

@@ -10,16 +10,16 @@ symlink with its text. A bundle is a directory, or the same tree in a tar (symli
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tarfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from kuaidi.errors import PathError, VerificationFailed
+from kuaidi.model.digest import sha256_stream
 
 MANIFEST = "kuaidi-bundle.json"
 FORMAT = 1
@@ -84,13 +84,6 @@ def kind_of(rel: str) -> str:
     if parts[0] == "kuaidi" and rel.endswith(".whl"):
         return "kuaidi-wheel"
     return "requirements" if rel == "requirements.txt" else "other"
-
-
-def sha256_stream(f: IO[bytes]) -> str:
-    h = hashlib.sha256()
-    while chunk := f.read(8 << 20):
-        h.update(chunk)
-    return h.hexdigest()
 
 
 def walk(root: Path) -> Iterator[tuple[str, Path]]:

@@ -32,6 +32,8 @@ from filelock import FileLock
 from kuaidi.cache.scan import lock_held
 from kuaidi.errors import DiskFull, PathError, UsageError, VerificationFailed
 from kuaidi.get import default_cache_dir
+from kuaidi.model.digest import sha256_file
+from kuaidi.model.hfpaths import cache_home
 from kuaidi.store.atomic import fsync_dir, sweep_stale, symlink_atomic
 from kuaidi.units import format_size
 
@@ -53,8 +55,7 @@ class Leg:
 
 
 def _home_cache(environ: Mapping[str, str], sub: str) -> Path:
-    xdg = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / sub
+    return cache_home(environ) / sub
 
 
 def plan_legs(
@@ -155,14 +156,6 @@ class Journal:
         fsync_dir(self.path.parent)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _copy_file(src: Path, dest: Path) -> str:
     """Copy via a temp name (fsync, rename, times kept); the source's sha256."""
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.kuaidi-tmp")
@@ -229,10 +222,10 @@ def verify_tree(src: Path, dest: Path, hashes: dict[str, str]) -> int:
                         f"link {rel} differs in {dest}", fix="rerun kuaidi cache move"
                     )
             elif s.is_file():
-                want = hashes.get(rel) or _sha256(s)
-                if not d.is_file() or _sha256(d) != want:
+                want = hashes.get(rel) or sha256_file(s)
+                if not d.is_file() or sha256_file(d) != want:
                     hashes[rel] = _copy_file(s, d)  # once more; then it must match
-                    if _sha256(d) != hashes[rel]:
+                    if sha256_file(d) != hashes[rel]:
                         raise VerificationFailed(
                             f"{rel} does not copy faithfully to {dest} (source left in place)",
                             fix=f"check the disk under {dest} (dmesg), then rerun",

@@ -19,6 +19,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from kuaidi.errors import ConfigError
+from kuaidi.model import hfpaths
 from kuaidi.platforms import Platform, detect
 from kuaidi.setup.parsers import parse_uv
 
@@ -87,8 +88,7 @@ class Context:
 
     @property
     def cache_home(self) -> Path:
-        value = self.environ.get("XDG_CACHE_HOME")
-        return self.on_box(value) if value and os.path.isabs(value) else self.home / ".cache"
+        return self.on_box(hfpaths.cache_home(self.environ, self.home))
 
     @property
     def kuaidi_env_file(self) -> Path:

@@ -10,6 +10,7 @@ from pathlib import Path
 from kuaidi.doctor.context import CONDA_PREFIXES, Context
 from kuaidi.doctor.hf import env_fix
 from kuaidi.doctor.model import Finding, check
+from kuaidi.model.hfpaths import hf_hub_cache
 
 GiB = 1024**3
 LOW_BYTES_ERROR, LOW_BYTES_WARN = 1 * GiB, 5 * GiB
@@ -36,10 +37,8 @@ def caches(ctx: Context) -> list[Cache]:
         value = e(variable)
         return ctx.on_box(value) if value else fallback
 
-    hf_home = dir_from("HF_HOME", cache / "huggingface")
-    hub = e("HF_HUB_CACHE") or e("HUGGINGFACE_HUB_CACHE")
     found = [
-        Cache("Hugging Face", ctx.on_box(hub) if hub else hf_home / "hub", "HF_HOME", True),
+        Cache("Hugging Face", ctx.on_box(hf_hub_cache(ctx.environ, ctx.home)), "HF_HOME", True),
         Cache(
             "ModelScope",
             dir_from("MODELSCOPE_CACHE", cache / "modelscope/hub"),

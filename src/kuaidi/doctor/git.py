@@ -18,7 +18,7 @@ import httpx
 from kuaidi.doctor.context import Context
 from kuaidi.doctor.model import Finding, SetupFix, check
 from kuaidi.mirrors.code import code_catalog, is_third_party_proxy
-from kuaidi.net.scope import redact
+from kuaidi.net.urls import redact
 
 # A token in a URL: userinfo, or GitHub's token shapes anywhere in it.
 _TOKEN = re.compile(r"(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})")

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from kuaidi.doctor.context import Context
 from kuaidi.doctor.model import Finding, SetupFix, check
 from kuaidi.mirrors import default, find
+from kuaidi.model import hfpaths
 
 ORIGIN_HOSTS = ("huggingface.co", "hf.co", "www.huggingface.co")
 # huggingface_hub's own truthiness rule (constants._is_true)
@@ -117,11 +118,7 @@ def check_transfer(ctx: Context) -> list[Finding]:
 def token_file(ctx: Context) -> Path:
     """Where huggingface_hub looks for the saved login: ``$HF_TOKEN_PATH``, else
     ``$HF_HOME/token`` (``HF_HOME`` defaulting to ``$XDG_CACHE_HOME/huggingface``)."""
-    if ctx.env("HF_TOKEN_PATH"):
-        return ctx.on_box(ctx.environ["HF_TOKEN_PATH"])
-    if ctx.env("HF_HOME"):
-        return ctx.on_box(ctx.environ["HF_HOME"]) / "token"
-    return ctx.cache_home / "huggingface" / "token"
+    return ctx.on_box(hfpaths.hf_token_path(ctx.environ, ctx.home))
 
 
 @check("hf.token_left_behind", "warning", "a saved HF login is where huggingface_hub looks")

@@ -10,26 +10,16 @@ when ``kuaidi doctor --fix`` can repair it safely through ``kuaidi setup``::
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
+
+from kuaidi.net.urls import redact
 
 if TYPE_CHECKING:
     from kuaidi.doctor.context import Context
 
 Severity = Literal["error", "warning", "info"]
-# user:password@ in any URL (a proxy, a private index): never printed, logged or put in JSON
-_CREDENTIALS = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@]+@")
-
-
-def redact(text: str) -> str:
-    """``text`` with the credentials of every URL in it replaced by ``***``.
-
-    >>> redact("proxy=http://bob:s3cret@10.0.0.1:3128")
-    'proxy=http://***@10.0.0.1:3128'
-    """
-    return _CREDENTIALS.sub(r"\1***@", text)
 
 
 SEVERITIES: tuple[str, ...] = ("error", "warning", "info")
@@ -53,7 +43,7 @@ class SetupFix:
         for flag, value in (("--pypi", self.pypi), ("--conda", self.conda), ("--hf", self.hf)):
             if value:
                 parts.append(f"{flag} {value}")
-        return redact(" ".join(parts))
+        return redact(" ".join(parts), keep_user=False)
 
 
 @dataclass(frozen=True)
@@ -69,9 +59,11 @@ class Finding:
 
     def __post_init__(self) -> None:
         # Evidence quotes the user's own settings; credentials in them stay out of every output.
-        object.__setattr__(self, "message", redact(self.message))
-        object.__setattr__(self, "evidence", tuple(redact(e) for e in self.evidence))
-        object.__setattr__(self, "fix", redact(self.fix))
+        object.__setattr__(self, "message", redact(self.message, keep_user=False))
+        object.__setattr__(
+            self, "evidence", tuple(redact(e, keep_user=False) for e in self.evidence)
+        )
+        object.__setattr__(self, "fix", redact(self.fix, keep_user=False))
 
     def to_dict(self) -> dict[str, object]:
         """The stable ``--json`` shape of a finding (docs/doctor.md)."""

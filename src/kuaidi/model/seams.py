@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 from kuaidi.model.repo import Listing, RemoteFile, RepoRef
 from kuaidi.model.route import Route, RouteKind
 
 
-@runtime_checkable
 class Source(Protocol):
     """A place that serves a repo's files over plain HTTP: it lists a revision and builds the
     :class:`Route` that GETs one file (``HFSource``, ``OriginSource``, ``ModelScopeSource``)."""

@@ -10,7 +10,7 @@
   backoff, ``Retry-After``/``RateLimit``, a per-host :class:`HostGate`) every request uses.
 """
 
-from kuaidi.net.auth import ScopedToken, origin_of
+from kuaidi.net.auth import ScopedToken
 from kuaidi.net.client import make_client
 from kuaidi.net.noproxy import (
     FAMILIES,
@@ -49,7 +49,6 @@ __all__ = [
     "default_policy",
     "effective_proxy",
     "make_client",
-    "origin_of",
     "parse_network_turbo",
     "parse_ratelimit",
     "parse_retry_after",

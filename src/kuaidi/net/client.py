@@ -23,7 +23,8 @@ import httpx
 import kuaidi
 from kuaidi.errors import KuaidiError
 from kuaidi.net.auth import ScopedToken, authorization_guard, warn_if_cleartext
-from kuaidi.net.scope import ProxyScope, redact
+from kuaidi.net.scope import ProxyScope
+from kuaidi.net.urls import redact
 
 # connect: a dead mirror must fail fast; read: also the stall watchdog (no byte for 30 s);
 # pool: a segment waiting for a free connection is not a stall.

@@ -34,7 +34,7 @@ from kuaidi.net.families import (
     requests_match,
     uv_match,
 )
-from kuaidi.net.urls import redact_text, url_problem
+from kuaidi.net.urls import redact, url_problem
 
 Family = Literal["kuaidi", "requests", "requests-new", "httpx", "httpx2", "curl", "uv"]
 
@@ -255,7 +255,7 @@ def _entry_host(item: str, what: str) -> str:
     reason = url_problem(item, (item.split("://", 1)[0],))
     if reason is not None:
         raise UsageError(
-            f"{what} has the entry {redact_text(item)[:200]!r}, which is not a URL: {reason}",
+            f"{what} has the entry {redact(item)[:200]!r}, which is not a URL: {reason}",
             fix=f"correct {what}: comma-separated hosts, .domains, IPs or CIDR blocks",
         )
     return urlsplit(item).netloc.rpartition("@")[2]

@@ -27,13 +27,13 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from kuaidi.errors import KuaidiError, UsageError
+from kuaidi.model import origin_of
 from kuaidi.net.noproxy import NoProxy, shell_proxy_variables
 from kuaidi.net.proxyurl import proxy_problem, with_scheme
 from kuaidi.net.turbo import DEFAULT_PATH, parse_network_turbo
-from kuaidi.net.urls import check_hostport, redact_text
+from kuaidi.net.urls import check_hostport, redact
 
 ORIGIN_SUFFIXES: tuple[str, ...] = ("huggingface.co", "hf.co")
 CA_VARS: tuple[str, ...] = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
@@ -46,31 +46,16 @@ def normalize_proxy(value: str, where: str, error: type[UsageError] = UsageError
     reason = proxy_problem(value)
     if reason is not None:
         raise error(
-            f"{where} is {redact_text(value.strip())[:200]!r}, which is not a proxy URL: {reason}",
+            f"{where} is {redact(value.strip())[:200]!r}, which is not a proxy URL: {reason}",
             fix=f"give {where} as http://HOST:PORT (or 'none' for no proxy)",
         )
     return with_scheme(value)
 
 
-def redact(url: str | None) -> str | None:
-    """``url`` with any password replaced by ``***`` (proxy URLs may carry credentials)."""
-    if not url:
-        return url
-    try:
-        parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        port = parts.port
-    except ValueError:  # malformed: redact by pattern, never echo a password
-        return redact_text(url)
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{port}" if port else "")
-    return parts._replace(netloc=netloc).geturl()
-
-
 def _hostport(url: str) -> tuple[str, int]:
-    parts = urlsplit(url if "://" in url else f"http://{url}")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    return ((parts.hostname or "").lower(), port)
+    """``(host, port)`` of ``url``; a bare ``host:port`` is http, as proxies read it."""
+    _, host, port = origin_of(url if "://" in url else f"http://{url}")
+    return host, port
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from kuaidi.errors import ConfigError
 from kuaidi.net.proxyurl import proxy_problem
-from kuaidi.net.urls import redact_text
+from kuaidi.net.urls import redact
 
 DEFAULT_PATH = Path("/etc/network_turbo")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -149,7 +149,7 @@ def _check_proxy_url(value: str, name: str, path: Path, lineno: int) -> None:
     if reason is not None:
         where = f"{path}:{lineno}" if lineno else str(path)
         raise ConfigError(
-            f"{where} sets {name}={redact_text(value)[:200]!r}, which is not a proxy URL "
+            f"{where} sets {name}={redact(value)[:200]!r}, which is not a proxy URL "
             f"(scheme://host:port): {reason}",
             fix=f"correct {name} in {path}, or pass --proxy URL explicitly",
         )

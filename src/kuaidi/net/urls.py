@@ -20,7 +20,7 @@ Credentials in a value are never echoed: ``http://user:***@host``.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, TypedDict, overload
 from urllib.parse import SplitResult, urlsplit
 
 import httpx
@@ -33,15 +33,28 @@ if TYPE_CHECKING:
 WEB = ("http", "https")
 PROXY = ("http", "https", "socks5", "socks5h")
 _USERINFO = re.compile(r"(?<=://)([^/@:]*):[^/@]*@")
+# the whole user part of any URL in a text (a git URL's user name may itself be a token)
+_CREDENTIALS = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@]+@")
 
 
-def redact_text(value: str) -> str:
-    """``value`` with a password in it replaced by ``***`` — works on malformed URLs too.
+@overload
+def redact(value: str, *, keep_user: bool = True) -> str: ...
+@overload
+def redact(value: None, *, keep_user: bool = True) -> None: ...
+def redact(value: str | None, *, keep_user: bool = True) -> str | None:
+    """``value`` with the password of every URL in it replaced by ``***`` — works on malformed
+    URLs too; ``keep_user=False`` hides the whole ``user:password@`` (doctor's reports).
 
-    >>> redact_text("http://bob:s3cret@[::1")
+    >>> redact("http://bob:s3cret@[::1")
     'http://bob:***@[::1'
+    >>> redact("proxy=http://bob:s3cret@10.0.0.1:3128", keep_user=False)
+    'proxy=http://***@10.0.0.1:3128'
     """
-    return _USERINFO.sub(r"\1:***@", value)
+    if not value:
+        return value
+    if keep_user:
+        return _USERINFO.sub(r"\1:***@", value)
+    return _CREDENTIALS.sub(r"\1***@", value)
 
 
 def url_problem(
@@ -98,7 +111,7 @@ def check_url(
     text = value.strip()
     reason = url_problem(text, schemes, need_port=need_port)
     if reason is not None:
-        shown = redact_text(text)[:200]
+        shown = redact(text)[:200]
         origin = f" (from {source})" if source else ""
         raise error(
             f"bad {what} {shown!r}{origin}: {reason}",
@@ -129,7 +142,7 @@ def check_hostport(value: str, *, what: str, default_scheme: str = "http") -> st
     reason = url_problem(text if "://" in text else f"{default_scheme}://{text}")
     if reason is not None:
         raise UsageError(
-            f"bad {what} {redact_text(text)[:200]!r}: {reason}",
+            f"bad {what} {redact(text)[:200]!r}: {reason}",
             fix=f"give {what} as HOST:PORT, e.g. cdn.example.com:443",
         )
     return text

@@ -48,11 +48,6 @@ class Platform:
     proxy: PlatformProxy | None = None
     root: Path = field(default=Path("/"))
 
-    @property
-    def display_name(self) -> str:
-        """Alias of ``display`` (the 中文名 shown to users)."""
-        return self.display
-
 
 def detect(
     root: Path = Path("/"),

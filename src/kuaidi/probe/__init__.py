@@ -49,7 +49,7 @@ class ProbeResult:
     @property
     def route(self) -> str:
         """``direct`` or ``proxy <url>`` (credentials hidden)."""
-        from kuaidi.net.scope import redact
+        from kuaidi.net.urls import redact
 
         return "direct" if self.proxy is None else f"proxy {redact(self.proxy)}"
 

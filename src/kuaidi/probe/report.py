@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Console, JustifyMethod
 from rich.table import Table
 
-from kuaidi.doctor.model import redact
+from kuaidi.net.urls import redact
 from kuaidi.probe import ProbeResult
 from kuaidi.probe.measure import Measurement
 from kuaidi.units import format_rate
@@ -57,7 +57,7 @@ def measurement_dict(m: Measurement) -> dict[str, Any]:
     c = m.candidate
     return {
         "name": c.name,
-        "url": redact(c.url),
+        "url": redact(c.url, keep_user=False),
         "catalog": c.catalog,
         "verdict": m.verdict,
         "reason": m.reason,
@@ -140,5 +140,5 @@ def render(result: ProbeResult, console: Console) -> None:
     else:
         console.print(
             f"recommended {result.kind} mirror: [bold]{winner.candidate.name}[/] "
-            f"({redact(winner.candidate.url)}); {took}"
+            f"({redact(winner.candidate.url, keep_user=False)}); {took}"
         )

@@ -15,18 +15,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from kuaidi.model import hfpaths
+
 MAX_ENTRIES = 200_000  # a size walk stops here and reports "at least"
 
 
 def default_cache_home(home: Path, environ: Mapping[str, str]) -> Path:
-    value = environ.get("XDG_CACHE_HOME")
-    return Path(value) if value and os.path.isabs(value) else home / ".cache"
+    return hfpaths.cache_home(environ, home)
 
 
 def old_hf_home(home: Path, environ: Mapping[str, str]) -> Path:
     """``HF_HOME`` as huggingface_hub resolves it without kuaidi's env file."""
-    value = environ.get("HF_HOME")
-    return Path(value).expanduser() if value else default_cache_home(home, environ) / "huggingface"
+    return hfpaths.hf_home(environ, home)
 
 
 def saved_token(home: Path, environ: Mapping[str, str], new_hf_home: Path) -> Path | None:
@@ -36,7 +36,7 @@ def saved_token(home: Path, environ: Mapping[str, str], new_hf_home: Path) -> Pa
         return None
     candidates = []
     if environ.get("HF_TOKEN_PATH"):
-        candidates.append(Path(environ["HF_TOKEN_PATH"]).expanduser())
+        candidates.append(hfpaths.hf_token_path(environ, home))
     candidates += [
         old_hf_home(home, environ) / "token",
         default_cache_home(home, environ) / "huggingface" / "token",
@@ -78,7 +78,7 @@ def left_behind(
     cache = default_cache_home(home, environ)
     hf = old_hf_home(home, environ)
     today = {
-        "HF_HUB_CACHE": environ.get("HF_HUB_CACHE") or str(hf / "hub"),
+        "HF_HUB_CACHE": str(hfpaths.hf_hub_cache(environ, home)),
         "HF_DATASETS_CACHE": environ.get("HF_DATASETS_CACHE") or str(hf / "datasets"),
         "MODELSCOPE_CACHE": environ.get("MODELSCOPE_CACHE") or str(cache / "modelscope"),
         "TORCH_HOME": environ.get("TORCH_HOME") or str(cache / "torch"),

@@ -24,7 +24,8 @@ from pathlib import Path
 
 from kuaidi.errors import ConfigError
 from kuaidi.mirrors.code import code_catalog
-from kuaidi.net.scope import normalize_proxy, redact
+from kuaidi.net.scope import normalize_proxy
+from kuaidi.net.urls import redact
 from kuaidi.setup.options import Context
 
 _OFF = ("none", "off", "direct", "no", "0", "")

@@ -14,7 +14,7 @@
 Layers: ``server`` (HTTP core + ``serve_file``), ``content`` (repos, catalog), ``faults``
 (rules, token buckets), ``log`` (request log), ``profiles`` (hosts per profile), protocol apps
 ``hf``, ``cdn``, ``modelscope``, ``pypi`` (each ``make_app(host) -> App``), ``proxy``
-(tinyproxy for the wall), ``testing`` (pytest fixtures).
+(tinyproxy for the wall); the pytest fixtures live in the test tree (``tests/simfixtures.py``).
 """
 
 from __future__ import annotations

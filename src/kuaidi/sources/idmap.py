@@ -5,7 +5,7 @@ The built-in table (``idmap.toml`` next to this module) knows the orgs that diff
 (``meta-llama/Llama-2-7b-hf`` ↔ ``modelscope/Llama-2-7b-ms``). A user file
 (``~/.config/kuaidi/idmap.toml``, or ``$KUAIDI_IDMAP``) in the same format is consulted first.
 
-A candidate is only a candidate: the ladder (:mod:`kuaidi.sources.ladder`) uses a ModelScope file
+A candidate is only a candidate: the ladder (:mod:`kuaidi.sources.routeplan`) uses a ModelScope file
 only when its hashes match the Hub's.
 
 >>> candidates("meta-llama/Llama-3.1-8B-Instruct", user_file=None)

@@ -32,8 +32,8 @@ from urllib.parse import quote, quote_plus
 import httpx
 
 from kuaidi.errors import KuaidiError, SourceUnavailable, UnsafeListing
-from kuaidi.model import Listing, RepoRef, Route, RouteKind, safe_relpath
-from kuaidi.net.auth import ScopedToken, origin_of
+from kuaidi.model import Listing, RepoRef, Route, RouteKind, origin_of, safe_relpath
+from kuaidi.net.auth import ScopedToken
 from kuaidi.net.policy import default_policy
 from kuaidi.sources.entries import PackedEntries, get_capped, valid_size
 
@@ -43,14 +43,6 @@ PAGE_SIZE = 200
 MAX_PAGES = 5_000
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
-
-
-def _ok(resp: httpx.Response) -> bool:
-    try:
-        body = resp.json()
-    except ValueError:
-        return False
-    return isinstance(body, dict) and body.get("Code") == 200
 
 
 def env_endpoint(environ: Mapping[str, str] | None = None) -> str:
@@ -91,16 +83,6 @@ class ModelScopeSource:
         self._auth = ScopedToken(token, self.endpoint) if token else None
         self._token = token
         self._retries = retries
-
-    @classmethod
-    def from_env(
-        cls, client: httpx.Client | None = None, environ: Mapping[str, str] | None = None
-    ) -> ModelScopeSource:
-        """Endpoint and token as the SDKs read them: ``MODELSCOPE_ENDPOINT`` (a URL), else
-        ``MODELSCOPE_DOMAIN`` (a host), else www.modelscope.cn; ``MODELSCOPE_API_TOKEN``.
-        (The SDK's pickled cookie jar is never read: unpickling a file is running code.)"""
-        env = os.environ if environ is None else environ
-        return cls(env_endpoint(env), client, env.get("MODELSCOPE_API_TOKEN") or None)
 
     def __repr__(self) -> str:  # never the token
         return f"ModelScopeSource({self.endpoint!r}, name={self.name!r})"
@@ -144,7 +126,7 @@ class ModelScopeSource:
             raise KuaidiError(
                 f"ModelScope {what} for {repo.repo_id} failed: HTTP {resp.status_code}"
                 + (f", {message}" if message else ""),
-                fix="retry later, or leave ModelScope out with --no-modelscope",
+                fix="retry later, or leave ModelScope out with --modelscope-endpoint none",
                 exit_code=1,
             )
         return body.get("Data")
@@ -169,11 +151,6 @@ class ModelScopeSource:
     # -- Source ----------------------------------------------------------------------------
     def api_base(self, repo: RepoRef) -> str:
         return f"{self.endpoint}/api/v1/{repo.repo_type}s/{repo.repo_id}"
-
-    def exists(self, repo: RepoRef) -> bool:
-        """True when ModelScope answers 200 for the repo's info (one cheap request)."""
-        resp = self._get(self.api_base(repo))
-        return resp.status_code == 200 and _ok(resp)
 
     def resolve_commit(self, repo: RepoRef) -> str:
         """The commit ``repo.revision`` names (``main`` → ``master``); the name if none is given."""

@@ -1,7 +1,7 @@
 """List a run's sources in parallel and plan every file's routes: the ladder of one download.
 
 :func:`plan_download` (called by :func:`kuaidi.get.download` with the
-:class:`~kuaidi.sources.select.RunSources` of the run):
+:class:`~kuaidi.sources.runsources.RunSources` of the run):
 
 - every mirror and every ModelScope candidate id (:func:`kuaidi.sources.idmap.candidates`) is
   listed at once, each failure kept as a plan note;
@@ -35,18 +35,18 @@ from kuaidi.errors import (
     UsageError,
 )
 from kuaidi.model import FileJob, Listing, RepoRef, RouteKind, Source
-from kuaidi.net.scope import redact
+from kuaidi.net.urls import redact
 from kuaidi.sources.hf import COMMIT_RE
 from kuaidi.sources.idmap import candidates
-from kuaidi.sources.ladder import (
+from kuaidi.sources.modelscope import ModelScopeSource, ms_revision
+from kuaidi.sources.routeplan import (
     RoutePlan,
     plan_routes,
     restrict,
     to_routes,
     with_last_resort,
 )
-from kuaidi.sources.modelscope import ModelScopeSource, ms_revision
-from kuaidi.sources.select import PROXY_FIX, RunSources, SourceLine
+from kuaidi.sources.runsources import PROXY_FIX, RunSources, SourceLine
 
 
 @dataclass
@@ -120,7 +120,7 @@ def _list_ms(ms: ModelScopeSource, ms_id: str, repo: RepoRef) -> Listing:
     raise last
 
 
-Outcome = tuple[str, Listing | KuaidiError]  # (source name or ModelScope id, what it gave)
+SourceReply = tuple[str, Listing | KuaidiError]  # (source name or ModelScope id, what it gave)
 
 
 GRACE = 2.0  # seconds ModelScope may answer after the mirrors did, before the run goes on
@@ -128,7 +128,7 @@ GRACE = 2.0  # seconds ModelScope may answer after the mirrors did, before the r
 
 def _gather(
     tasks: list[tuple[str, Callable[[], Listing]]], *, required: int, grace: float = GRACE
-) -> list[Outcome | None]:
+) -> list[SourceReply | None]:
     """Run every listing at once; each result is the listing or the error it raised.
 
     The first ``required`` tasks (the mirrors) are waited for; the others (ModelScope) only
@@ -136,7 +136,7 @@ def _gather(
     not hold up a download the mirror can serve. A late one is ``None``; its daemon thread is
     left to finish on its own (a pool's threads would be joined at exit).
     """
-    results: list[Outcome | None] = [None] * len(tasks)
+    results: list[SourceReply | None] = [None] * len(tasks)
     done = [threading.Event() for _ in tasks]
 
     def run(i: int, key: str, fn: Callable[[], Listing]) -> None:

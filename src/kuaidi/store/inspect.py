@@ -8,12 +8,13 @@ listed too, so a user sees what a rerun would resume (also for a repo with no sn
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from kuaidi.model.digest import Digest, hash_path
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _SHA1 = re.compile(r"^[0-9a-f]{40}$")
@@ -77,16 +78,13 @@ def blob_ok(blob: Path) -> tuple[bool, str]:
     """Hash ``blob`` and compare with its name (sha256 or git blob sha1)."""
     size = blob.stat().st_size
     if _SHA256.match(blob.name):
-        h = hashlib.sha256()
+        digest = Digest(size, sha256=blob.name)
     elif _SHA1.match(blob.name):
-        h = hashlib.sha1(b"blob %d\0" % size)
+        digest = Digest(size, git_sha1=blob.name)
     else:
         return True, "not a content-addressed blob"
-    with open(blob, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    if h.hexdigest() != blob.name:
-        return False, f"content hash {h.hexdigest()[:12]}… does not match its name"
+    if hash_path(blob, digest).problem() is not None:
+        return False, f"content hash {digest.hexdigest()[:12]}… does not match its name"
     return True, ""
 
 

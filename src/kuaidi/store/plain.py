@@ -13,13 +13,13 @@ name appears only once the bytes are verified.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from pathlib import Path
 from typing import Any
 
 from kuaidi.model import Listing, Placement, RemoteFile
+from kuaidi.model.digest import sha256_file
 from kuaidi.store.atomic import fsync_dir, write_text_atomic
 
 
@@ -54,11 +54,7 @@ class PlainTarget:
             return False
         if not file.sha256:
             return True
-        digest = hashlib.sha256()
-        with open(self.final, "rb") as fh:
-            while chunk := fh.read(1 << 20):
-                digest.update(chunk)
-        return digest.hexdigest() == file.sha256
+        return sha256_file(self.final) == file.sha256
 
     def keep_validators(self, validators: dict[str, Any]) -> str | None:
         """Record what the partial is a partial *of*; if an older partial was of something else

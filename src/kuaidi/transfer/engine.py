@@ -24,6 +24,7 @@ from filelock import FileLock, Timeout
 
 from kuaidi.errors import DiskFull, Interrupted, KuaidiError
 from kuaidi.model import FileJob, Route, Target
+from kuaidi.model.digest import check_file
 from kuaidi.transfer.fetch import Expired, Fatal, FetchError, open_segment
 from kuaidi.transfer.job import EngineOptions, FileOutcome, FileStatus, RunReport
 from kuaidi.transfer.journal import Journal, gaps, merge
@@ -427,8 +428,6 @@ class Engine:
 
     # -- verification ----------------------------------------------------------------------
     def _verify(self, task: FileTask) -> None:
-        from kuaidi.transfer.verify import check_file
-
         if task.journal is not None:
             task.journal.close()
             task.journal = None

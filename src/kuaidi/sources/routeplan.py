@@ -35,7 +35,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from kuaidi.errors import SourceUnavailable
 from kuaidi.model import Listing, RemoteFile, RepoRef, Route, RouteKind, Source
 
 # "unlisted": a rung that was never listed (the origin behind a mirror that listed the repo);
@@ -135,14 +134,6 @@ class RoutePlan:
     def sources_for(self, path: str) -> list[str]:
         """Source names for ``path``, in order."""
         return [r.source for r in self.file(path).routes]
-
-    def raise_if_blocked(self) -> None:
-        if self.mode == "blocked":
-            raise SourceUnavailable(
-                " ".join(self.notes) or f"no source can list {self.repo.repo_id}",
-                fix="check the repo id / --endpoint; or pass --allow-modelscope-only to download "
-                "from ModelScope without Hub hashes",
-            )
 
     def explain(self) -> str:
         """A human-readable account of every decision (``kuaidi get --explain``)."""

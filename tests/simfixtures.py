@@ -2,7 +2,7 @@
 
 In your ``tests/<layer>/conftest.py``::
 
-    from kuaidi.sim.testing import sim, sim_cache, sim_factory  # noqa: F401  (fixtures)
+    from tests.simfixtures import sim, sim_cache, sim_factory  # noqa: F401  (fixtures)
 
 then::
 
