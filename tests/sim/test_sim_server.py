@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import socket
 
+import httpx
 import pytest
 
 from kuaidi.errors import KuaidiError
@@ -216,3 +217,17 @@ def test_every_profile_serves_the_mirror(sim_factory, profile):
     sim.hosts["hf-mirror"].faults.clear()  # flaky's seeded 429s are not under test here
     got = raw_get(sim.url("hf-mirror") + f"/api/models/{TINY}")
     assert got.status == 200 and got.ending == "complete"
+
+
+def test_a_host_counts_the_tcp_connections_it_accepts():
+    # What the engine's connection reuse is measured by (tests/transfer, make bench).
+    host = Host("counted", app=lambda req: Response(200, body=b"ok"))
+    host.start()
+    try:
+        with httpx.Client() as client:
+            for _ in range(3):
+                assert client.get(host.base_url + "/a").content == b"ok"
+        assert httpx.get(host.base_url + "/b").content == b"ok"
+        assert host.connections_accepted == 2
+    finally:
+        host.stop()

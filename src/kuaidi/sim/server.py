@@ -104,6 +104,7 @@ class _Server(ThreadingHTTPServer):
     def process_request(self, request: Any, client_address: Any) -> None:
         with self.conn_lock:
             self.connections.add(request)
+            self.host.connections_accepted += 1
         super().process_request(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:
@@ -312,6 +313,9 @@ class Host:
         self.allowed_peers = frozenset(allowed_peers) if allowed_peers is not None else None
         self.sim = sim
         self.log = RequestLog(name)
+        # TCP connections accepted past the wall, over the host's life: what a client's
+        # connection reuse is measured by (a TLS handshake each on the real Internet).
+        self.connections_accepted = 0
         # A protocol may speak more than plain HTTP (kuaidi.sim.github: CONNECT + TLS).
         self.handler_class: type[BaseHTTPRequestHandler] = _Handler
         self.tls: Any = None  # kuaidi.sim.github sets its _TLS here (CA file + server context)
