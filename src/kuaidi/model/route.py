@@ -60,6 +60,27 @@ class Route:
     _location: str | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    @classmethod
+    def scoped(
+        cls,
+        source: str,
+        url: str,
+        client: httpx.Client,
+        *,
+        kind: RouteKind,
+        token: str | None,
+        endpoint: str,
+    ) -> Route:
+        """A route whose token may go only to ``endpoint``'s origin (the host the user named).
+
+        >>> r = Route.scoped("m", "https://m.example/x", httpx.Client(), kind="mirror",
+        ...                  token="hf_x", endpoint="https://m.example")
+        >>> r.headers_for("https://m.example/x"), r.headers_for("https://cdn.example/x")
+        ({'authorization': 'Bearer hf_x'}, {})
+        """
+        origin = origin_of(endpoint) if token else None
+        return cls(source, url, client, token=token, token_origin=origin, kind=kind)
+
     def headers_for(self, url: str) -> dict[str, str]:
         """Authorization for ``url`` only when it is on the token's origin."""
         if self.token and self.token_origin and origin_of(url) == self.token_origin:

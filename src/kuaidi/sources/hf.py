@@ -254,11 +254,7 @@ class HFSource:
 
     def route(self, repo: RepoRef, commit: str, path: str) -> Route:
         """A transfer Route for one file; the token is scoped to this endpoint's origin."""
-        return Route(
-            source=self.name,
-            url=self.file_url(repo, commit, path),
-            client=self.client,
-            token=self._token,
-            token_origin=self._origin if self._token else None,
-            kind=self.kind,
+        url = self.file_url(repo, commit, path)
+        return Route.scoped(
+            self.name, url, self.client, kind=self.kind, token=self._token, endpoint=self.endpoint
         )

@@ -32,7 +32,7 @@ from urllib.parse import quote, quote_plus
 import httpx
 
 from kuaidi.errors import KuaidiError, SourceUnavailable, UnsafeListing
-from kuaidi.model import Listing, RepoRef, Route, RouteKind, origin_of, safe_relpath
+from kuaidi.model import Listing, RepoRef, Route, RouteKind, safe_relpath
 from kuaidi.net.auth import ScopedToken
 from kuaidi.net.policy import default_policy
 from kuaidi.sources.entries import PackedEntries, get_capped, valid_size
@@ -231,11 +231,7 @@ class ModelScopeSource:
 
     def route(self, repo: RepoRef, commit: str, path: str) -> Route:
         """A transfer Route for one file; the token is scoped to this endpoint's origin."""
-        return Route(
-            source=self.name,
-            url=self.file_url(repo, commit, path),
-            client=self.client,
-            token=self._token,
-            token_origin=origin_of(self.endpoint) if self._token else None,
-            kind=self.kind,
+        url = self.file_url(repo, commit, path)
+        return Route.scoped(
+            self.name, url, self.client, kind=self.kind, token=self._token, endpoint=self.endpoint
         )
