@@ -17,7 +17,9 @@ segmented, resumable, verified engine (:func:`kuaidi.get.download`).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
+import inspect
 import os
 import sys
 import threading
@@ -41,18 +43,32 @@ def activate(
 ) -> dict[str, str]:
     """Export kuaidi's settings into this process; return the variables it set.
 
-    ``hf``: a catalog name or URL for the HF mirror (default hf-mirror.com); ``data_disk`` /
-    ``platform``: as ``kuaidi setup``'s options. A variable already in the environment is kept
-    unless ``override``. ``environ``: fill this mapping instead of ``os.environ`` (the process's
-    own huggingface_hub is then left alone).
+    Args:
+        hf: a catalog name or URL for the HF mirror (default hf-mirror.com).
+        data_disk: where caches go (default: the platform's data disk, as ``kuaidi setup``).
+        platform: skip platform detection (``autodl``, ``featurize``, …).
+        override: replace variables already set (default: a value you set is kept).
+        root: read the box under this root (a fake tree in tests).
+        environ: fill this mapping instead of ``os.environ`` (this process's huggingface_hub
+            is then left alone).
+
+    Returns:
+        The variables it set, name → value (those already set and kept are not in it).
+
+    Raises:
+        KuaidiError (ConfigError, UsageError): a bad mirror name, platform or disk. Everything
+        is worked out first: when it raises, nothing was changed, ``os.environ`` included.
 
     When huggingface_hub was imported before (the import-time trap: ``import transformers`` in
     an earlier cell), it is repaired in place — its endpoint, URL template, Xet / hf_transfer
     switches, cache paths and module-level clients (:mod:`kuaidi.hubrepair`) — so plain
     ``hf_hub_download`` / ``from_pretrained`` use the mirror from then on; one warning names what
-    changed and any client object built before that it could not repair. Everything is worked
-    out first: when it raises (a bad mirror name, …), nothing was changed, ``os.environ``
-    included.
+    changed and any client object built before that it could not repair.
+
+    Example::
+
+        import kuaidi
+        kuaidi.activate(hf="hf-mirror")   # {'HF_ENDPOINT': 'https://hf-mirror.com', …}
     """
     from kuaidi import hubrepair
     from kuaidi.setup import resolve
@@ -97,11 +113,30 @@ def snapshot_download(
 ) -> str:
     """huggingface_hub's ``snapshot_download``, by kuaidi: returns the snapshot (or local) dir.
 
-    ``max_workers`` is the number of connections shared by all files; other keyword options
-    go to :func:`kuaidi.get.download` (``connections``, ``stall_timeout``, ``proxy``, ``source``…);
-    ``progress=False`` hides the bar (shown in a notebook and on a terminal). Raises kuaidi's
-    typed errors (:mod:`kuaidi.errors`): ``RepoNotFound``, ``GatedRepo``, … and, for a file not
-    delivered, the class that names why (``VerificationFailed``, ``SourceUnavailable``…).
+    Args:
+        repo_id, repo_type, revision, cache_dir, local_dir, token, endpoint: as
+            huggingface_hub's (``token=False`` sends none; ``endpoint`` default HF_ENDPOINT,
+            else hf-mirror.com).
+        allow_patterns / ignore_patterns: a glob or a list of globs.
+        max_workers: the number of connections shared by all files.
+        **options: :func:`kuaidi.get.download`'s ``force_download``, ``dry_run``, ``client``;
+            :class:`kuaidi.get.SourceOptions`' names (``proxy``, ``modelscope_endpoint``,
+            ``source``, …) and :func:`kuaidi.get.engine_options`' (``connections``,
+            ``stall_timeout``, …); ``progress=False`` hides the bar (shown in a notebook and
+            on a terminal).
+
+    Returns:
+        The folder's path, as huggingface_hub returns it.
+
+    Raises:
+        kuaidi's typed errors (:mod:`kuaidi.errors`): ``RepoNotFound``, ``GatedRepo``, … and,
+        for a file not delivered, the class that names why (``VerificationFailed``,
+        ``SourceUnavailable``…). ``TypeError`` for an unknown keyword.
+
+    Example::
+
+        path = kuaidi.snapshot_download("Qwen/Qwen2.5-0.5B", allow_patterns="*.json",
+                                        proxy="none", stall_timeout=10)
     """
     options.setdefault("connections", max_workers)
     result = _download(
@@ -133,7 +168,23 @@ def hf_hub_download(
     endpoint: str | None = None,
     **options: Any,
 ) -> str:
-    """huggingface_hub's ``hf_hub_download``, by kuaidi: returns the path of the one file."""
+    """huggingface_hub's ``hf_hub_download``, by kuaidi: returns the path of the one file.
+
+    Args:
+        repo_id, filename, subfolder, repo_type, revision, cache_dir, local_dir, token,
+            endpoint: as huggingface_hub's.
+        **options: as :func:`snapshot_download`'s.
+
+    Returns:
+        The file's path in the snapshot (or local) dir.
+
+    Raises:
+        As :func:`snapshot_download`; ``EntryNotFound`` when the repo has no such file.
+
+    Example::
+
+        config = kuaidi.hf_hub_download("Qwen/Qwen2.5-0.5B", "config.json")
+    """
     path = f"{subfolder.strip('/')}/{filename}" if subfolder else filename
     folder = _download(
         repo_id,
@@ -149,6 +200,19 @@ def hf_hub_download(
     return str(Path(folder) / path)
 
 
+def _configs(options: dict[str, Any]) -> dict[str, Any]:
+    """huggingface_hub-style flat keywords (``connections=16, proxy=…``) as the config objects
+    :func:`kuaidi.get.download` takes; the rest pass through (an unknown one is a TypeError)."""
+    from kuaidi.get import SourceOptions, engine_options
+
+    rest = dict(options)
+    names = {f.name for f in dataclasses.fields(SourceOptions)}
+    sources = SourceOptions(**{k: rest.pop(k) for k in options if k in names})
+    names = set(inspect.signature(engine_options).parameters)
+    engine = engine_options(**{k: rest.pop(k) for k in options if k in names})
+    return {"sources": sources, "engine": engine, **rest}
+
+
 def _download(
     repo_id: str, files: Sequence[str], *, progress: bool | None = None, **kw: Any
 ) -> str:
@@ -162,7 +226,7 @@ def _download(
 
     events = kw.pop("events", None) or _progress(progress)
     try:
-        result = download(repo_id, files, events=events, **kw)
+        result = download(repo_id, files, events=events, **_configs(kw))
     finally:
         events.close()
     if not result.ok:

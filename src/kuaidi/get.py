@@ -52,9 +52,11 @@ from kuaidi.transfer.progress import Events, make_progress
 
 __all__ = [
     "Result",
+    "SourceOptions",
     "default_cache_dir",
     "default_token",
     "download",
+    "engine_options",
     "hub_offline",
     "parse_repo",
     "select_files",
@@ -178,6 +180,65 @@ def _from_cache(
     return result
 
 
+@dataclass(frozen=True)
+class SourceOptions:
+    """Where the bytes may come from besides ``endpoint``, and how the origin is reached.
+
+    Args:
+        modelscope_endpoint: the ModelScope endpoint; ``"none"`` turns ModelScope off
+            (default ``MODELSCOPE_ENDPOINT``/``MODELSCOPE_DOMAIN``, else modelscope.cn).
+        origin: the origin's URL (default ``KUAIDI_ORIGIN``, else huggingface.co); used only
+            through a proxy unless it was named as ``endpoint``.
+        origin_hosts: more hosts (``host[:port]``) that only the proxy may reach (CDNs).
+        source: force one kind of source: ``"mirror"``/``"hf-mirror"``, ``"modelscope"``,
+            ``"origin"``.
+        allow_modelscope_only: accept files only ModelScope lists (no HF hash to check them by
+            beyond ModelScope's own).
+        proxy: the proxy for the origin (``"none"`` for no proxy; default ``KUAIDI_PROXY``,
+            then the shell's ``https_proxy``, then a platform's network_turbo file).
+        network_turbo: a platform's network_turbo file to take the proxy (and its CA) from.
+
+    Example::
+
+        download("Qwen/Qwen2.5-0.5B", sources=SourceOptions(modelscope_endpoint="none"))
+    """
+
+    modelscope_endpoint: str | None = None
+    origin: str | None = None
+    origin_hosts: Sequence[str] = ()
+    source: str | None = None
+    allow_modelscope_only: bool = False
+    proxy: str | None = None
+    network_turbo: str | Path | None = None
+
+
+def engine_options(
+    *,
+    connections: int = 8,
+    stall_timeout: float = 20.0,
+    max_retries: int = 8,
+    min_speed: int | None = None,
+    journal_every: int | None = None,
+) -> EngineOptions:
+    """The engine's options from the names ``kuaidi get``'s flags use.
+
+    ``journal_every`` (bytes per connection between journal writes) is kept at 64 KiB or more.
+
+    >>> engine_options(connections=16, journal_every=1).flush_bytes
+    65536
+    """
+    if connections < 1:
+        raise UsageError(f"--connections must be >= 1, got {connections}", fix="e.g. 8")
+    opts = EngineOptions(
+        connections=connections, stall_timeout=stall_timeout, max_retries=max_retries
+    )
+    if journal_every is not None:
+        opts = dataclasses.replace(opts, flush_bytes=max(64 * 1024, journal_every))
+    if min_speed is not None:
+        opts = dataclasses.replace(opts, min_speed=min_speed)
+    return opts
+
+
 def download(
     repo_id: str,
     files: Sequence[str] = (),
@@ -190,43 +251,59 @@ def download(
     local_dir: str | Path | None = None,
     endpoint: str | Sequence[str] | None = None,
     token: str | bool | None = None,
-    connections: int = 8,
-    stall_timeout: float = 20.0,
-    max_retries: int = 8,
-    min_speed: int | None = None,
-    journal_every: int | None = None,
-    proxy: str | None = None,
-    modelscope_endpoint: str | None = None,
-    origin: str | None = None,
-    origin_hosts: Sequence[str] = (),
-    network_turbo: str | Path | None = None,
-    source: str | None = None,
-    allow_modelscope_only: bool = False,
+    sources: SourceOptions | None = None,
+    engine: EngineOptions | None = None,
     force_download: bool = False,
     dry_run: bool = False,
     events: Events | None = None,
     client: httpx.Client | None = None,
     on_plan: Callable[[Ladder], None] | None = None,
 ) -> Result:
-    """Download a repo (or ``files`` of it) into the HF cache or ``local_dir``; see module doc.
+    """Download a repo (or ``files`` of it) into the HF cache or ``local_dir``.
 
-    Sources (the route ladder, :mod:`kuaidi.sources.runsources`): ``endpoint`` — one mirror URL or
-    several, in order (default HF_ENDPOINT, else hf-mirror.com); ``modelscope_endpoint``
-    (``"none"`` turns ModelScope off); ``origin`` and ``origin_hosts`` (used only through a
-    proxy: ``proxy``, KUAIDI_PROXY, the shell's, or the ``network_turbo`` file); ``source``
-    forces one kind (``mirror``/``hf-mirror``, ``modelscope``, ``origin``). ``on_plan`` sees
-    the plan before any byte moves (``--explain``). ``files`` may name folders.
+    The first arguments are huggingface_hub's; how the bytes travel is in two config objects.
 
-    As huggingface_hub: a file already present with its listed size is not fetched again
-    (``force_download=True`` fetches it again and replaces it once verified); with
-    ``HF_HUB_OFFLINE=1`` nothing touches the network and the cached snapshot is returned;
-    when no source answers, a cached snapshot holding every selected file is returned with a
-    note in ``Result.notes``.
+    Args:
+        repo_id: ``org/name``, or ``hf://[datasets/]org/name[@rev][/path]``.
+        files: repo paths (or folders) to fetch; none means the whole repo (after patterns).
+        repo_type: ``"model"`` or ``"dataset"``.
+        revision: a branch, tag, commit or ``refs/pr/N`` (default ``main``).
+        include: glob patterns a file must match (any of them), as ``allow_patterns``.
+        exclude: glob patterns that drop a file, as ``ignore_patterns``.
+        cache_dir: the HF hub cache (default ``HF_HUB_CACHE``, ``HF_HOME``/hub, ~/.cache/…).
+        local_dir: a plain folder instead of the cache (not with ``cache_dir``).
+        endpoint: one HF mirror URL or several, in order (default ``HF_ENDPOINT``, else
+            hf-mirror.com). The token goes only to mirrors named here or in ``HF_ENDPOINT``.
+        token: the HF token (default ``HF_TOKEN``, then the saved login); ``False`` sends none.
+        sources: ModelScope, the origin and the proxy (:class:`SourceOptions`).
+        engine: connections, stall timeout, retries (:func:`engine_options` builds one).
+        force_download: fetch files again even when present; replaced once verified.
+        dry_run: list the plan (``FileOutcome.status == "planned"``); nothing is written.
+        events: progress events (:func:`kuaidi.transfer.progress.make_progress`); quiet if None.
+        client: one ``httpx.Client`` for every request (tests, custom transports).
+        on_plan: called with the route ladder before any byte moves (``--explain``).
 
-    ``token=False`` sends no token even when HF_TOKEN is set. Raises a :mod:`kuaidi.errors`
-    error for bad input, paths, space, or when no source can list the repo (a ``HubAnswer``
-    such as RevisionNotFound is final); per-file failures are in ``Result.failed``.
+    Returns:
+        A :class:`Result`: ``path`` (the snapshot or local dir), per-file outcomes, ``ok``.
+        A file already present with its listed size is not fetched again; with
+        ``HF_HUB_OFFLINE=1`` nothing touches the network; when no source answers, a cached
+        snapshot holding every selected file is returned with a note in ``Result.notes``.
+
+    Raises:
+        UsageError, PathError, DiskFull: bad arguments, an unusable destination, no room —
+            before any request.
+        HubAnswer (RepoNotFound, RevisionNotFound, EntryNotFound, GatedRepo, TokenRejected):
+            the Hub's final answer. SourceUnavailable: no source could list the repo.
+        Per-file failures do not raise: they are in ``Result.failed``.
+
+    Example::
+
+        fast = engine_options(connections=16)
+        result = download("Qwen/Qwen2.5-0.5B", include=["*.json"], engine=fast)
+        assert result.ok, result.failed
     """
+    src = sources or SourceOptions()
+    opts = engine or EngineOptions()
     t0 = time.monotonic()
     env = dict(os.environ)
     if repo_type not in ("model", "dataset"):
@@ -234,8 +311,8 @@ def download(
     checked_type: RepoType = "dataset" if repo_type == "dataset" else "model"  # checked above
     if cache_dir is not None and local_dir is not None:
         raise UsageError("both --cache-dir and --local-dir given", fix="choose one of them")
-    if connections < 1:
-        raise UsageError(f"--connections must be >= 1, got {connections}", fix="e.g. 8")
+    if opts.connections < 1:
+        raise UsageError(f"--connections must be >= 1, got {opts.connections}", fix="e.g. 8")
     repo0, url_rev, url_path = parse_repo(repo_id, checked_type)
     assert repo0 is not None
     if revision and url_rev and revision != url_rev:
@@ -267,24 +344,24 @@ def download(
         return cached
     config = SourceConfig.from_args(
         endpoint=endpoint,
-        modelscope_endpoint=modelscope_endpoint,
-        origin=origin,
-        origin_hosts=origin_hosts,
-        source=source,
-        allow_modelscope_only=allow_modelscope_only,
+        modelscope_endpoint=src.modelscope_endpoint,
+        origin=src.origin,
+        origin_hosts=src.origin_hosts,
+        source=src.source,
+        allow_modelscope_only=src.allow_modelscope_only,
     )
-    scope = make_scope(proxy, network_turbo, config)
+    scope = make_scope(src.proxy, src.network_turbo, config)
     tok = None if token is False else (token if isinstance(token, str) else default_token())
     run = RunSources(
         config,
         scope,
         tok,
         # The read timeout doubles as the stall watchdog: no byte for stall_timeout → requeue.
-        timeout=httpx.Timeout(connect=15.0, read=stall_timeout, write=30.0, pool=None),
+        timeout=httpx.Timeout(connect=15.0, read=opts.stall_timeout, write=30.0, pool=None),
         limits=httpx.Limits(
-            max_connections=connections * 2, max_keepalive_connections=connections * 2
+            max_connections=opts.connections * 2, max_keepalive_connections=opts.connections * 2
         ),
-        retries=min(4, max_retries),
+        retries=min(4, opts.max_retries),
         client=client,
     )
     try:
@@ -348,13 +425,6 @@ def download(
             raise PathError(
                 f"cannot write in {dest}: {exc.strerror or exc}", fix=f"point {what} elsewhere"
             ) from exc
-        opts = EngineOptions(
-            connections=connections, stall_timeout=stall_timeout, max_retries=max_retries
-        )
-        if journal_every is not None:
-            opts = dataclasses.replace(opts, flush_bytes=max(64 * 1024, journal_every))
-        if min_speed is not None:
-            opts = dataclasses.replace(opts, min_speed=min_speed)
         report = Engine(target, opts, events or make_progress("quiet")).run(ladder.jobs())
         discard_untouched(target, chosen, {f.path for f in report.failed if f.bytes_fetched == 0})
         _raise_shared_answer(report, repo, tok)

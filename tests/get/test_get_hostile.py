@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kuaidi.errors import KuaidiError
-from kuaidi.get import download
+from kuaidi.get import download, engine_options
 from tests.get.conftest import read_tree, run_cli
 from tests.get.hfserver import HFServer, Repo
 
@@ -60,7 +60,7 @@ def test_huge_listing_is_paged_and_filtered(tmp_path: Path) -> None:
             include=["config.json", "shard/0000*"],
             endpoint=s.endpoint,
             cache_dir=tmp_path,
-            connections=4,
+            engine=engine_options(connections=4),
         )
         assert result.ok and len(result.files) == 11
         assert read_tree(Path(result.path)).keys() == {

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kuaidi.get import download
+from kuaidi.get import SourceOptions, download, engine_options
 from kuaidi.sim import faults as F
 from tests.get.conftest import expected, read_tree, run_cli
 
@@ -40,7 +40,10 @@ BIG = "kuaidi-test/big"
 def test_fault_ends_verified(make_sim, tmp_path: Path, host: str, rule: F.FaultRule) -> None:  # type: ignore[no-untyped-def]
     sim = make_sim(faults={host: [rule]})
     result = download(
-        BIG, endpoint=sim.url("hf-mirror"), cache_dir=tmp_path, connections=4, stall_timeout=1.0
+        BIG,
+        endpoint=sim.url("hf-mirror"),
+        cache_dir=tmp_path,
+        engine=engine_options(connections=4, stall_timeout=1.0),
     )
     assert result.ok, result.failed
     assert read_tree(Path(result.path)) == expected(sim, BIG)
@@ -151,10 +154,8 @@ def test_a_mirror_that_ignores_range_and_truncates_always_ends(
                 MIRROR,
                 endpoint=sim.url("hf-mirror"),
                 cache_dir=tmp_path,
-                connections=8,
-                stall_timeout=2.0,
-                max_retries=6,
-                modelscope_endpoint="none",
+                engine=engine_options(connections=8, stall_timeout=2.0, max_retries=6),
+                sources=SourceOptions(modelscope_endpoint="none"),
             ),
             120,
         )

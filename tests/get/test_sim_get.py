@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kuaidi.errors import KuaidiError
-from kuaidi.get import download
+from kuaidi.get import SourceOptions, download, engine_options
 from kuaidi.sim import Sim
 from kuaidi.sim.content import SIM_TOKEN, SIM_TOKEN_NO_ACCESS
 from tests.get.conftest import expected, read_tree, run_cli
@@ -195,8 +195,7 @@ def test_flaky_profile_ends_verified(make_sim, tmp_path: Path) -> None:  # type:
         "kuaidi-test/big",
         endpoint=sim.url("hf-mirror"),
         cache_dir=tmp_path,
-        stall_timeout=1.0,
-        connections=4,
+        engine=engine_options(stall_timeout=1.0, connections=4),
     )
     assert result.ok, result.failed
     assert read_tree(Path(result.path)) == expected(sim, "kuaidi-test/big")
@@ -290,7 +289,7 @@ def test_work_stealing_splits_one_big_file_across_connections(make_sim, tmp_path
     result = download(
         "kuaidi-test/resume",
         include=["model.safetensors"],
-        connections=4,
+        engine=engine_options(connections=4),
         endpoint=sim.url("hf-mirror"),
         cache_dir=tmp_path,
     )
@@ -315,8 +314,8 @@ def test_small_files_reuse_connections(make_sim, tmp_path: Path) -> None:  # typ
             "org/many",
             endpoint=sim.url("hf-mirror"),
             cache_dir=tmp_path / "hub",
-            connections=4,
-            modelscope_endpoint="none",
+            engine=engine_options(connections=4),
+            sources=SourceOptions(modelscope_endpoint="none"),
         )
         assert result.ok and len(result.files) == 41  # + .gitattributes
         ports = {e.client for e in sim.log("hf-mirror").entries}

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from kuaidi.errors import KuaidiError
-from kuaidi.get import download
+from kuaidi.get import download, engine_options
 from kuaidi.transfer.journal import HEADER_SIZE, RECORD_SIZE, Journal
 from tests.get.conftest import expected, read_tree, run_cli
 
@@ -182,7 +182,7 @@ def test_disk_full_is_clear_and_keeps_partial(
         "include": ["model.safetensors"],
         "endpoint": sim.url("hf-mirror"),
         "cache_dir": tmp_path,
-        "connections": 1,
+        "engine": engine_options(connections=1),
     }
     with pytest.raises(KuaidiError, match="disk full") as exc:
         download(BIG, **kw)  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from kuaidi.get import download
+from kuaidi.get import SourceOptions, download, engine_options
 from kuaidi.sim import Sim
 from kuaidi.sim.demo import DEMO_REPO, demo_faults
 from kuaidi.sim.sizes import format_size
@@ -78,10 +78,12 @@ def command(workdir: Path | None, sim_cache: Path | None) -> int:
             result = download(
                 DEMO_REPO,
                 endpoint=sim.url("hf-mirror"),
-                modelscope_endpoint=sim.url("modelscope"),
-                proxy="none",  # the demo never leaves loopback, whatever the shell exports
+                sources=SourceOptions(
+                    modelscope_endpoint=sim.url("modelscope"),
+                    proxy="none",  # the demo never leaves loopback, whatever the shell exports
+                ),
                 cache_dir=cache,
-                stall_timeout=3.0,
+                engine=engine_options(stall_timeout=3.0),
                 token=False,
                 events=make_progress("auto"),
             )

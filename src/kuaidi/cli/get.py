@@ -10,7 +10,7 @@ import click
 
 from kuaidi.cli.get_url import run_urls
 from kuaidi.fetch_url import is_url_target
-from kuaidi.get import Result, download, hub_offline
+from kuaidi.get import Result, SourceOptions, download, engine_options, hub_offline
 from kuaidi.sources.runplan import Ladder
 from kuaidi.transfer.job import FileOutcome
 from kuaidi.transfer.progress import make_progress
@@ -214,20 +214,24 @@ def command(
         cache_dir=cache_dir,
         local_dir=local_dir,
         endpoint=list(endpoints) or None,
-        modelscope_endpoint=modelscope_endpoint,
-        origin=origin,
-        origin_hosts=origin_hosts,
-        network_turbo=network_turbo,
-        source=source,
-        allow_modelscope_only=allow_modelscope_only,
         token=token,
-        connections=connections,
-        stall_timeout=stall_timeout,
-        max_retries=max_retries,
-        min_speed=None if min_speed is None else parse_size(min_speed, what="--min-speed"),
+        sources=SourceOptions(
+            modelscope_endpoint=modelscope_endpoint,
+            origin=origin,
+            origin_hosts=origin_hosts,
+            source=source,
+            allow_modelscope_only=allow_modelscope_only,
+            proxy=proxy,
+            network_turbo=network_turbo,
+        ),
+        engine=engine_options(
+            connections=connections,
+            stall_timeout=stall_timeout,
+            max_retries=max_retries,
+            min_speed=None if min_speed is None else parse_size(min_speed, what="--min-speed"),
+            journal_every=journal_every,
+        ),
         force_download=force_download,
-        proxy=proxy,
-        journal_every=journal_every,
         dry_run=dry_run,
         events=make_progress(mode),
         on_plan=show_plan,
