@@ -1,57 +1,15 @@
-"""Fixtures for the get tests: a tiny deterministic repo catalog and an HF-protocol server."""
+"""Fixtures for the get tests: the sim (a catalog generated once per session) and the CLI."""
 
 from __future__ import annotations
 
-import hashlib
 import os
-import random
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.get.hfserver import HFServer, Repo
-
 KUAIDI = [sys.executable, "-m", "kuaidi"]
-TOKEN = "hf_testtoken_0123456789"
-
-
-def blob(seed: int, size: int) -> bytes:
-    return random.Random(seed).randbytes(size)
-
-
-def model_files() -> dict[str, bytes]:
-    return {
-        ".gitattributes": b"*.safetensors filter=lfs\n",
-        "README.md": b"# tiny\n",
-        "config.json": b'{"model_type": "gpt2", "n_layer": 2}\n',
-        "model.safetensors": blob(1, 3_000_000),
-        "shards/part-1.bin": blob(2, 600_000),
-        "shards/part-2.bin": blob(3, 20_000),
-        "tokenizer/vocab.txt": b"a\nb\nc\n" * 100,
-        "copy-of-config.json": b'{"model_type": "gpt2", "n_layer": 2}\n',  # same blob, two paths
-    }
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-@pytest.fixture
-def repos() -> list[Repo]:
-    return [
-        Repo("org/tiny", model_files(), revisions={"v1.0": ""}),
-        Repo("org/data", {"train/a.parquet": blob(4, 50_000), "README.md": b"d"}, "dataset"),
-        Repo("org/gated", {"config.json": b"{}", "w.safetensors": blob(5, 100_000)}, gated=True),
-    ]
-
-
-@pytest.fixture
-def server(repos: list[Repo]) -> Iterator[HFServer]:
-    with HFServer(repos, token=TOKEN) as s:
-        yield s
 
 
 def run_cli(

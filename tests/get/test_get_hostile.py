@@ -7,15 +7,30 @@ from pathlib import Path
 import pytest
 
 from kuaidi.errors import KuaidiError
-from kuaidi.get import download, engine_options
+from kuaidi.get import SourceOptions, download, engine_options
+from kuaidi.sim import Sim
+from kuaidi.sim.content import Catalog, RepoSpec
 from tests.get.conftest import read_tree, run_cli
-from tests.get.hfserver import HFServer, Repo
 
 OID = "0" * 40
 
 
 def _snapshot_files(root: Path) -> set[str]:
     return {p.relative_to(root).as_posix() for p in root.rglob("*")}
+
+
+TINY = "kuaidi-sim/tiny-model"
+
+
+def _hostile(make_sim, entries: list[dict] | None = None, **options: object) -> Sim:  # type: ignore[no-untyped-def]
+    """The sim's mirror as a hostile server: ``entries`` appended to TINY's tree listing."""
+    opts = {"extra_tree": {TINY: entries or []}, **options}
+    return make_sim(overrides={"hf-mirror": {"options": opts}})
+
+
+def _file_bytes_sent(sim: Sim) -> int:
+    """Body bytes of files (not listings) the mirror and its CDN served."""
+    return sim.host("hf-cdn").bytes_sent + sim.log("hf-mirror").bytes_sent("*/resolve*")
 
 
 @pytest.mark.parametrize(
@@ -30,53 +45,52 @@ def _snapshot_files(root: Path) -> set[str]:
         "C:escape.txt",
     ],
 )
-def test_unsafe_path_refuses_listing_before_any_write(repos, tmp_path: Path, path: str) -> None:  # type: ignore[no-untyped-def]
+def test_unsafe_path_refuses_listing_before_any_write(make_sim, tmp_path: Path, path: str) -> None:  # type: ignore[no-untyped-def]
     cache = tmp_path / "cache"
-    with HFServer(repos) as s:
-        s.extra_tree["org/tiny"] = [{"type": "file", "oid": OID, "size": 5, "path": path}]
-        out = run_cli("get", "org/tiny", "--cache-dir", str(cache), "--endpoint", s.endpoint)
-        assert out.returncode == 2
-        assert "unsafe file path" in out.stderr
-        assert s.cdn_log.body_bytes == {} and s.api_log.body_bytes == {}
+    sim = _hostile(make_sim, [{"type": "file", "oid": OID, "size": 5, "path": path}])
+    out = run_cli("get", TINY, "--cache-dir", str(cache), "--endpoint", sim.url("hf-mirror"))
+    assert out.returncode == 2
+    assert "unsafe file path" in out.stderr
+    assert _file_bytes_sent(sim) == 0
     assert not cache.exists() or _snapshot_files(cache) <= {"CACHEDIR.TAG"}
     assert _snapshot_files(tmp_path) <= {"cache", "cache/CACHEDIR.TAG"}
 
 
-def test_unsafe_path_in_local_dir_mode(repos, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_unsafe_path_in_local_dir_mode(make_sim, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     local = tmp_path / "a" / "b"
-    with HFServer(repos) as s:
-        s.extra_tree["org/tiny"] = [{"type": "file", "oid": OID, "size": 5, "path": "../../x"}]
-        with pytest.raises(KuaidiError, match="unsafe"):
-            download("org/tiny", endpoint=s.endpoint, local_dir=local)
+    sim = _hostile(make_sim, [{"type": "file", "oid": OID, "size": 5, "path": "../../x"}])
+    with pytest.raises(KuaidiError, match="unsafe"):
+        download(TINY, endpoint=sim.url("hf-mirror"), local_dir=local)
     assert not (tmp_path / "x").exists() and not local.exists()
 
 
 def test_huge_listing_is_paged_and_filtered(tmp_path: Path) -> None:
-    many = {f"shard/{i:05d}.txt": b"" for i in range(5000)}
-    many["config.json"] = b"{}"
-    with HFServer([Repo("org/huge", many)], page_size=1000) as s:
+    files = [(f"shard/{i:05d}.txt", 1) for i in range(5000)] + [("config.json", 2)]
+    catalog = Catalog(tmp_path / "content", [RepoSpec("org/huge", files, revisions=1)])
+    opts = {"hf-mirror": {"options": {"page_size": 1000}}}
+    with Sim("clean", catalog=catalog, hosts=["hf-mirror", "hf-cdn"], overrides=opts) as sim:
         result = download(
             "org/huge",
             include=["config.json", "shard/0000*"],
-            endpoint=s.endpoint,
-            cache_dir=tmp_path,
+            endpoint=sim.url("hf-mirror"),
+            cache_dir=tmp_path / "hub",
             engine=engine_options(connections=4),
+            sources=SourceOptions(modelscope_endpoint="none"),
         )
         assert result.ok and len(result.files) == 11
         assert read_tree(Path(result.path)).keys() == {
             "config.json",
             *(f"shard/0000{i}.txt" for i in range(10)),
         }
-        assert len([e for e in s.api_log.entries if "/tree/" in e["path"]]) == 6
+        assert len([e for e in sim.log("hf-mirror").entries if "/tree/" in e.path]) == 6
 
 
-def test_looping_pagination_is_an_error_not_a_hang(repos, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    with HFServer(repos, page_size=2) as s:
-        s.link_loop = True
-        with pytest.raises(KuaidiError, match="does not end"):
-            download("org/tiny", endpoint=s.endpoint, cache_dir=tmp_path)
-        assert s.cdn_log.body_bytes == {}
-    assert not (tmp_path / "models--org--tiny").exists()
+def test_looping_pagination_is_an_error_not_a_hang(make_sim, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sim = _hostile(make_sim, page_size=2, loop_cursor=True)
+    with pytest.raises(KuaidiError, match="does not end"):
+        download(TINY, endpoint=sim.url("hf-mirror"), cache_dir=tmp_path)
+    assert _file_bytes_sent(sim) == 0
+    assert not (tmp_path / "models--kuaidi-sim--tiny-model").exists()
 
 
 # -- listings that never end, or lie about sizes (issue 10 #17, #19) -------------------------

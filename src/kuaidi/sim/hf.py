@@ -17,7 +17,10 @@ Host options: ``cdn`` (host name LFS redirects go to; absent = serve LFS bytes d
 URL in the tree ``Link``: hf-mirror's pagination bug), ``xet`` (send Xet headers/hashes),
 ``lacks`` (repo-id globs this host does not have), ``stale`` ({repo-id glob: k}: ``main`` lags k
 commits), ``range_mode``, ``referer_trap`` (a foreign ``Referer`` on /resolve/ gets a 200 HTML
-page, as on hf-mirror.com).
+page, as on hf-mirror.com). A hostile server, for the client's defences: ``extra_tree``
+({repo-id glob: [entries]} appended verbatim to the repo's tree listing: traversal, absolute or
+NUL paths, reserved names) and ``loop_cursor`` (every page after the first links back to the
+second: a cursor that never ends).
 
 Errors as the Hub sends them: ``X-Error-Code`` RepoNotFound (401, or 404 with a valid token),
 GatedRepo (401 without token, 403 not granted), RevisionNotFound / EntryNotFound (404; the latter
@@ -169,7 +172,7 @@ class HubApp:
             blobs = (req.arg("blobs") or "").lower() == "true"
             return json_response(repo_info(repo, commit, blobs=blobs))
         if action == ["tree"]:
-            return self.tree(req, commit, sub, revision)
+            return self.tree(req, commit, sub, revision, repo.repo_id)
         if action == ["paths-info"] and req.method == "POST":
             return self.paths_info(req, commit)
         if action == ["treesize"]:
@@ -185,13 +188,16 @@ class HubApp:
         msg = f'{sub} does not exist on "{revision}"'
         return hf_error(404, "EntryNotFound", msg, [("X-Repo-Commit", commit.sha)])
 
-    def tree(self, req: Request, commit: Commit, sub: str, revision: str) -> Response:
+    def tree(self, req: Request, commit: Commit, sub: str, revision: str, repo_id: str) -> Response:
         recursive = (req.arg("recursive") or "").lower() in ("true", "1")
         expand = (req.arg("expand") or "").lower() in ("true", "1")
         if files_under(commit, sub) is None or (sub and sub in commit.files):
             return self._missing_path(commit, sub, revision)
         xet = bool(self.options.get("xet"))
         items = tree_entries(commit, sub, recursive=recursive, expand=expand, xet=xet)
+        for glob, extra in self.options.get("extra_tree", {}).items():
+            if not sub and fnmatchcase(repo_id, glob):
+                items += [dict(e) for e in extra]
         size = int(
             self.options.get("expand_page_size" if expand else "page_size", 50 if expand else 1000)
         )
@@ -203,7 +209,8 @@ class HubApp:
             if link_host and self.host.sim is not None and link_host in self.host.sim.hosts:
                 base = self.host.sim.hosts[link_host].base_url
             query = {k: v[0] for k, v in req.query.items() if k != "cursor"}
-            query["cursor"] = make_cursor(start + size)
+            looped = self.options.get("loop_cursor") and start >= size
+            query["cursor"] = make_cursor(size if looped else start + size)
             path = req.raw_path.split("?", 1)[0]
             headers.append(("Link", f'<{base}{path}?{urlencode(query)}>; rel="next"'))
         return json_response(page, headers=headers)
