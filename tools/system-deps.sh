@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests drive as real peers (aria2c, tinyproxy, shellcheck, curl, wget,
-# and zsh + fish for the shell-env tests).
+# zsh + fish for the shell-env tests, chromium for the status-page test, nginx as the static-file reference).
 # Skips what is present; installs only when root with apt-get, otherwise says what is missing.
 set -u
 need=()
-for pair in aria2c:aria2 tinyproxy:tinyproxy shellcheck:shellcheck curl:curl wget:wget zsh:zsh fish:fish; do
+for pair in aria2c:aria2 tinyproxy:tinyproxy shellcheck:shellcheck curl:curl wget:wget zsh:zsh fish:fish chromium:chromium nginx:nginx-light; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/bin/$cmd" ] || [ -x "/usr/sbin/$cmd" ] || need+=("$pkg")
 done
