@@ -7,10 +7,12 @@ without either.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Protocol
+
+from kuaidi.model.repo import Listing, RepoRef
 
 
 class FillObserver(Protocol):
@@ -76,3 +78,37 @@ class NullBudget:
 
     def added(self, nbytes: int) -> None:
         pass
+
+
+class BlobReader(Protocol):
+    """The bytes of one file of a snapshot, from the cache or from a fill in progress.
+
+    ``chunks`` yields ``[start, end)`` in order as the bytes land; a fill that fails (upstream
+    down, verification failed) raises from the iterator, so the front aborts the response
+    instead of ending it cleanly.
+    """
+
+    size: int
+
+    def chunks(self, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """The bytes ``[start, end)`` (``end`` None: to the end of the file)."""
+
+
+class Hub(Protocol):
+    """What a protocol front (``serve.app`` for HF, ``serve.modelscope``) needs from the store and
+    the fill machinery. Raises ``kuaidi.errors`` exceptions the fronts map to their error shapes.
+    """
+
+    async def snapshot(self, repo: RepoRef, token: str | None) -> Listing:
+        """The listing of ``repo.revision`` (a branch, tag or commit), from cache or upstream."""
+
+    async def open(self, listing: Listing, path: str, token: str | None) -> BlobReader:
+        """A reader of ``path`` in ``listing``; starts (or joins) the one fill of its blob."""
+
+
+class Gate(Protocol):
+    """Who may read a gated or private repo (``--share-gated`` aside, only a client whose own
+    token the upstream accepts for that repo). Checked once per token and repo, then cached."""
+
+    async def admit(self, repo: RepoRef, token: str | None) -> bool:
+        """Whether a client presenting ``token`` (None: anonymous) may read ``repo``."""
