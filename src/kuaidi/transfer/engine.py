@@ -25,13 +25,13 @@ from filelock import FileLock, Timeout
 from kuaidi.errors import DiskFull, Interrupted, KuaidiError
 from kuaidi.model import FileJob, Route, Target
 from kuaidi.model.digest import check_file
-from kuaidi.transfer.fetch import Expired, Fatal, FetchError, open_segment
+from kuaidi.transfer.fetch import Expired, Fatal, FetchError, is_partial, open_segment
 from kuaidi.transfer.job import EngineOptions, FileOutcome, FileStatus, RunReport
 from kuaidi.transfer.journal import Journal, gaps, merge
 from kuaidi.transfer.progress import Events
 from kuaidi.transfer.routing import Routing
 from kuaidi.transfer.scheduler import FileState, FileTask, Scheduler
-from kuaidi.transfer.segment import Segment
+from kuaidi.transfer.segment import ALIGN, Segment
 from kuaidi.transfer.verify import IncrementalHash
 from kuaidi.transfer.watchdog import SpeedFloor
 
@@ -175,8 +175,13 @@ class Engine:
 
     def _pieces(self, task: FileTask, ranges: list[tuple[int, int]]) -> list[Segment]:
         """Cut the missing ranges into pieces handed out in file order: the verified prefix
-        then grows steadily (hashed as it lands) and stealing only has to cover the tail."""
-        piece = self.opts.piece
+        then grows steadily (hashed as it lands) and stealing only has to cover the tail.
+        A file too small to give every connection a full piece is cut into one piece per
+        connection: a steal cannot cut a request in flight, so the fan-out happens here."""
+        missing = sum(b - a for a, b in ranges)
+        share = -(-missing // max(1, self.opts.connections))
+        share += -share % ALIGN
+        piece = min(self.opts.piece, max(self.opts.min_split, share))
         out = []
         for a, b in ranges:
             while b - a >= 2 * piece:
@@ -325,6 +330,17 @@ class Engine:
         self._sched.requeue(seg, self._delay(failures, exc.retry_after))
 
     def _stream(self, seg: Segment, route: Route, idx: int) -> None:
+        """Fetch the segment as bounded requests on one connection, one after another: a
+        steal shortens the segment at a request's end, so every response is read to its end
+        and the connection is reused (see :mod:`kuaidi.transfer.segment`)."""
+        sched = self._sched
+        while seg.pos < seg.end and not seg.cancelled and sched.abort_error is None:
+            req_end = sched.next_request(seg)
+            if req_end is None:
+                return
+            self._request(seg, route, idx, req_end)
+
+    def _request(self, seg: Segment, route: Route, idx: int, req_end: int) -> None:
         task = seg.file
         sched = self._sched
 
@@ -334,16 +350,18 @@ class Engine:
         def stop() -> bool:
             return seg.cancelled or sched.abort_error is not None
 
+        start, t0 = seg.pos, time.monotonic()
         with open_segment(
-            route, seg.pos, seg.end, gate=self.opts.policy.gate, stop=stop, beat=beat
+            route, seg.pos, req_end, gate=self.opts.policy.gate, stop=stop, beat=beat
         ) as (resp, offset):
-            if resp.status_code == 200:
+            if not is_partial(resp):
                 # The server ignored Range: one stream from byte 0 for this file, no stealing,
                 # on this route only.
                 if (offset != seg.pos or seg.end != task.size) and not sched.go_single_stream(seg):
                     return  # cancelled meanwhile: another segment streams the file
                 task.single_stream = True
                 task.pinned = idx
+                start = 0
             sched.flowing(seg)
             new = False  # this attempt wrote bytes past the furthest any attempt reached
             floor = SpeedFloor(self.opts.min_speed, self.opts.stall_timeout)
@@ -358,7 +376,10 @@ class Engine:
                     if seg.cancelled:
                         return
                     now = seg.beat = time.monotonic()
-                    take = min(len(chunk), seg.end - seg.pos)
+                    # req_end only moves for a single stream (set before the first byte);
+                    # end is below it only when the range was taken away (hedge, restart).
+                    limit = min(seg.end, seg.req_end)
+                    take = min(len(chunk), limit - seg.pos)
                     if take > 0:
                         self._write(task, memoryview(chunk)[:take], seg.pos)
                         seg.pos += take
@@ -375,17 +396,20 @@ class Engine:
                     ):
                         self._flush(seg)
                         seg.flushed = now
-                    if seg.pos >= seg.end:
+                    if seg.pos >= limit:
                         if seg.pos == body_end:  # let httpx see the end: connection reusable
                             for _ in chunks:
                                 pass
-                        return
+                        break
                     floor.feed(len(chunk))
             except httpx.HTTPError as exc:
                 raise FetchError(
                     f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 ) from exc
-        if seg.pos < seg.end and not seg.cancelled:
+        elapsed = time.monotonic() - t0
+        if seg.pos > start and elapsed > 0:
+            seg.rate = (seg.pos - start) / elapsed
+        if seg.pos < min(seg.end, seg.req_end) and not seg.cancelled:
             # Also where a body with no length (chunked, or read to close) ends too soon.
             raise FetchError(f"body ended early at byte {seg.pos} of {seg.end}")
 

@@ -111,6 +111,17 @@ def _answer(resp: httpx.Response, body: str, *, token_sent: bool) -> type[errors
     return errors.SourceUnavailable
 
 
+def _range_start(resp: httpx.Response) -> int | None:
+    got = _CONTENT_RANGE.match(resp.headers.get("content-range", ""))
+    return int(got.group(1)) if got else None
+
+
+def is_partial(resp: httpx.Response) -> bool:
+    """The response is the asked range: a 206, or a 200 whose Content-Range says so
+    (ModelScope's answer to Range); a plain 200 is the whole file from byte 0."""
+    return resp.status_code == 206 or (resp.status_code == 200 and _range_start(resp) is not None)
+
+
 @contextlib.contextmanager
 def open_segment(
     route: Route,
@@ -152,9 +163,8 @@ def open_segment(
                 gate.success(host, wait)
                 if url != route.url:
                     route.remember(url)
-            if status == 206:
-                got = _CONTENT_RANGE.match(resp.headers.get("content-range", ""))
-                if not got or int(got.group(1)) != start:
+            if is_partial(resp):  # a 206, or ModelScope's 200 with a Content-Range
+                if _range_start(resp) != start:
                     raise FetchError(f"bad Content-Range {resp.headers.get('content-range')!r}")
                 yield resp, start
                 return

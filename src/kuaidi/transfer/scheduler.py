@@ -49,6 +49,9 @@ class FileState(enum.Enum):
 
 
 TERMINAL = (FileState.DONE, FileState.PRESENT, FileState.FAILED)
+# In the tail of a run a request asks for about this many seconds of bytes at the segment's
+# last rate: one round trip per request is the price of stealing at request boundaries.
+TAIL_SECONDS = 3.0
 
 
 @dataclass(eq=False)
@@ -233,26 +236,20 @@ class Scheduler:
         return None
 
     def _steal(self) -> Segment | None:
-        best: Segment | None = None
+        """Split the largest flowing segment that can be split (at a request boundary)."""
+        candidates: list[Segment] = []
         for task in self.tasks:
             if task.state != FileState.ACTIVE or task.single_stream or self._exclusive(task):
                 continue
-            for seg in task.segments:
-                if (
-                    seg.active
-                    and seg.flowing
-                    and not seg.cancelled
-                    and (best is None or seg.remaining > best.remaining)
-                ):
-                    best = seg
-        if best is None:
-            return None
-        tail = best.split(self._min_split)
-        if tail is None:
-            return None
-        best.file.segments.append(tail)
-        tail.active, tail.beat = True, time.monotonic()
-        return tail
+            candidates += [s for s in task.segments if s.active and s.flowing and not s.cancelled]
+        for best in sorted(candidates, key=lambda s: -s.remaining):
+            tail = best.split(self._min_split)
+            if tail is None:
+                continue
+            best.file.segments.append(tail)
+            tail.active, tail.beat = True, time.monotonic()
+            return tail
+        return None
 
     def _wait_time(self, now: float) -> float:
         # A segment held back by its file's one-at-a-time rule waits for a notify, not a time.
@@ -310,6 +307,21 @@ class Scheduler:
                 self._queue.append(seg)
             self._cond.notify_all()
 
+    def next_request(self, seg: Segment) -> int | None:
+        """The end of the next request for ``seg`` (from ``seg.pos``), fixed under the lock
+        so a steal never cuts inside it; None when nothing is left to ask for. While other
+        work waits a request asks for the whole segment (no steal can happen then); in the
+        tail it asks for about TAIL_SECONDS of bytes, so idle connections can take over the
+        rest at a request boundary."""
+        with self._cond:
+            if seg.cancelled or seg.pos >= seg.end:
+                return None
+            want = seg.end - seg.pos
+            if not (self._queue or self._pending) and seg.rate > 0 and not seg.file.single_stream:
+                want = min(want, max(self._min_split, int(seg.rate * TAIL_SECONDS)))
+            seg.req_end = seg.pos + want
+            return seg.req_end
+
     def go_single_stream(self, seg: Segment) -> bool:
         """The server ignored Range: this segment now fetches the whole file from byte 0.
         False when ``seg`` was cancelled meanwhile (another segment took the file over): it
@@ -326,7 +338,7 @@ class Scheduler:
             task.segments = [seg]
             seg.high = max(seg.high, seg.pos)  # bytes below this are not progress again
             seg.start = seg.pos = seg.recorded = 0
-            seg.end = task.size
+            seg.end = seg.req_end = task.size
             self._cond.notify_all()
             return True
 
