@@ -142,7 +142,7 @@ class Engine:
             return 0
         return sum(b - a for a, b in Journal.load(task.placement.journal, task.size))
 
-    # -- activation (under the scheduler's lock) -------------------------------------------
+    # -- activation (outside the scheduler's lock) -----------------------------------------
     def _activate(self, task: FileTask) -> str:
         if self._present(task):
             return "present"

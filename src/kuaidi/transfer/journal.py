@@ -98,7 +98,7 @@ class Journal:
         new = fresh or not _header_matches(path, size)
         # No fsync for a new journal: until a record is made durable (each flush fdatasyncs the
         # partial file first), a lost or torn journal only means "nothing kept", which is true.
-        # Opening runs under the scheduler's lock, so an fsync here would serialise every file.
+        # Many small files open one each: an fsync here would cost a disk round trip per file.
         if new:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             os.write(fd, _pack(_HEADER, b"KDJ1", size))

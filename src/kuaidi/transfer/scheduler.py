@@ -17,7 +17,8 @@ an attempt with no sign of life for ``stuck_after`` seconds is replaced (and cou
 failure of its file), and a file left with no runnable, queued or in-flight work — a state
 that must not happen — fails instead of every worker waiting forever.
 
-Everything here runs under one condition variable; network and disk I/O happen in the workers.
+Everything here runs under one condition variable; network and disk I/O happen in the workers,
+and a file's activation (filelock, journal, open, ftruncate) runs with that lock released.
 """
 
 from __future__ import annotations
@@ -128,6 +129,7 @@ class Scheduler:
         self._cond = threading.Condition()
         self.abort_error: BaseException | None = None
         self.lock_poll = 0.2
+        self._activating: set[FileTask] = set()  # being activated, outside the lock
 
     # -- workers ---------------------------------------------------------------------------
     def next_work(self) -> Segment | FileTask | None:
@@ -143,13 +145,37 @@ class Scheduler:
                 seg = self._take_queued(now)
                 if seg is not None:
                     return seg
-                work = self._start_next(now)
-                if work is not None:
-                    return work
+                task = self._next_pending(now)
+                if task is not None:
+                    work = self._activate_unlocked(task)
+                    if work is not None and self.abort_error is None:
+                        return work
+                    continue
                 seg = self._steal()
                 if seg is not None:
                     return seg
                 self._cond.wait(self._wait_time(now))
+
+    def _activate_unlocked(self, task: FileTask) -> Segment | FileTask | None:
+        """Activate ``task`` with the lock released (filelock, journal, open, ftruncate take
+        disk round trips: under the lock every other worker would wait on them), then take
+        its outcome under the lock again. Called and returns with the lock held."""
+        self._activating.add(task)
+        self._cond.release()
+        error: Exception | None = None
+        outcome = ""
+        try:
+            outcome = self._activate(task)
+        except Exception as exc:  # the file fails; the run goes on
+            error = exc
+        finally:
+            self._cond.acquire()
+            self._activating.discard(task)
+            self._cond.notify_all()
+        if error is not None:
+            self._fail_locked(task, str(error), getattr(error, "kind", "KuaidiError"))
+            return None
+        return self._activated(task, outcome, time.monotonic())
 
     @staticmethod
     def _exclusive(task: FileTask) -> bool:
@@ -183,6 +209,7 @@ class Scheduler:
         live = (
             self._queue
             or self._pending
+            or self._activating
             or any(t.state == FileState.VERIFYING for t in self.tasks)
             or any(self._busy(t) for t in self.tasks if t.state == FileState.ACTIVE)
         )
@@ -205,34 +232,32 @@ class Scheduler:
                 return seg
         return None
 
-    def _start_next(self, now: float) -> Segment | FileTask | None:
-        for task in list(self._pending):
+    def _next_pending(self, now: float) -> FileTask | None:
+        """The next file to activate (taken off the pending list), or None."""
+        for task in self._pending:
             if task.state == FileState.LOCK_WAIT and task.wait_until > now:
                 continue
             self._pending.remove(task)
-            try:
-                outcome = self._activate(task)
-            except Exception as exc:  # the file fails; the run goes on
-                self._fail_locked(task, str(exc), getattr(exc, "kind", "KuaidiError"))
-                continue
-            if outcome == "present":
-                task.state = FileState.PRESENT
-            elif outcome == "busy":
-                task.state = FileState.LOCK_WAIT
-                task.wait_until = now + self.lock_poll
-                self._pending.append(task)
-            elif outcome == "complete":
-                task.state = FileState.VERIFYING
-                return task
-            else:
-                task.state = FileState.ACTIVE
-                if task.segments:
-                    first, *rest = task.segments
-                    self._queue.extend(rest)
-                    first.active, first.beat = True, now
-                    return first
-                task.state = FileState.VERIFYING
-                return task
+            return task
+        return None
+
+    def _activated(self, task: FileTask, outcome: str, now: float) -> Segment | FileTask | None:
+        """Apply an activation's outcome; the first piece of work it gives, if any."""
+        if outcome == "present":
+            task.state = FileState.PRESENT
+        elif outcome == "busy":
+            task.state = FileState.LOCK_WAIT
+            task.wait_until = now + self.lock_poll
+            self._pending.append(task)
+        elif outcome == "complete" or not task.segments:
+            task.state = FileState.VERIFYING
+            return task
+        else:
+            task.state = FileState.ACTIVE
+            first, *rest = task.segments
+            self._queue.extend(rest)
+            first.active, first.beat = True, now
+            return first
         return None
 
     def _steal(self) -> Segment | None:
