@@ -13,8 +13,6 @@ the segment with ``pwrite`` into the blob's partial file, records finished range
 from __future__ import annotations
 
 import contextlib
-import errno
-import os
 import random
 import threading
 import time
@@ -22,23 +20,20 @@ import time
 import httpx
 from filelock import FileLock, Timeout
 
-from kuaidi.errors import DiskFull, Interrupted, KuaidiError
+from kuaidi.errors import Interrupted, KuaidiError
 from kuaidi.model import FileJob, Route, Target
-from kuaidi.model.digest import check_file
 from kuaidi.transfer.fetch import Expired, Fatal, FetchError, is_partial, open_segment
 from kuaidi.transfer.job import EngineOptions, FileOutcome, FileStatus, RunReport
-from kuaidi.transfer.journal import Journal, gaps, merge
+from kuaidi.transfer.journal import Journal, gaps
 from kuaidi.transfer.progress import Events
 from kuaidi.transfer.routing import Routing
 from kuaidi.transfer.scheduler import FileState, FileTask, Scheduler
 from kuaidi.transfer.segment import ALIGN, Segment
-from kuaidi.transfer.verify import IncrementalHash
 from kuaidi.transfer.watchdog import SpeedFloor
 
 __all__ = ["Engine", "EngineOptions", "FileJob", "FileOutcome", "RunReport"]
 
 MiB = 1 << 20
-HASH_STEP = 8 * MiB  # hash the on-disk prefix in steps of at least this
 # 403s in a row from a download URL its resolve had just handed out: that CDN refuses us (an
 # expired signature is only possible for a URL remembered from an earlier request).
 MAX_REFUSALS = 3
@@ -152,25 +147,16 @@ class Engine:
             lock.acquire(timeout=0)
         except Timeout:
             return "busy"
-        task.lock = lock
+        task.io.lock = lock
         # Another process may have installed it while we waited for the lock.
         if self._present(task):
             self._release(task)
             return "present"
-        part, size = task.placement.part, task.size
-        part.parent.mkdir(parents=True, exist_ok=True)
-        existed = part.exists()
-        done = Journal.load(task.placement.journal, size) if existed else []
-        task.fd = os.open(part, os.O_RDWR | os.O_CREAT, 0o644)
-        if os.fstat(task.fd).st_size != size:
-            os.ftruncate(task.fd, size)  # sparse: only journaled ranges count as present
-        task.journal = Journal.open(task.placement.journal, size, fresh=not existed)
+        done = task.io.open()
         task.resumed = sum(b - a for a, b in done)
         self.events.credit(task.resumed)
-        self.events.file_started(task.remote.path, size, task.resumed)
-        task.done = list(done)
-        task.hasher = IncrementalHash(task.remote)
-        task.segments = self._pieces(task, gaps(done, size))
+        self.events.file_started(task.remote.path, task.size, task.resumed)
+        task.segments = self._pieces(task, gaps(done, task.size))
         return "active" if task.segments else "complete"
 
     def _pieces(self, task: FileTask, ranges: list[tuple[int, int]]) -> list[Segment]:
@@ -199,20 +185,8 @@ class Engine:
         return True
 
     def _release(self, task: FileTask) -> None:
-        with task.guard:
-            if task.journal is not None:
-                task.journal.close()
-                task.journal = None
-            if task.users > 0:
-                task.close_pending = True  # the last worker out closes the fd
-            elif task.fd >= 0:
-                with contextlib.suppress(OSError):
-                    os.close(task.fd)
-                task.fd = -1
-        if task.lock is not None:
-            with contextlib.suppress(Exception):
-                task.lock.release()
-            task.lock = None
+        task.io.close()
+        task.io.unlock()
 
     # -- workers ---------------------------------------------------------------------------
     def _worker(self) -> None:
@@ -241,20 +215,12 @@ class Engine:
 
     def _run_segment(self, seg: Segment) -> None:
         task = seg.file
-        with task.guard:
-            if task.fd < 0 or task.close_pending:
-                return  # the file failed or the run stopped meanwhile
-            task.users += 1
+        if not task.io.enter():
+            return  # the file failed or the run stopped meanwhile
         try:
             self._run_segment_inner(seg)
         finally:
-            with task.guard:
-                task.users -= 1
-                if task.users == 0 and task.close_pending and task.fd >= 0:
-                    with contextlib.suppress(OSError):
-                        os.close(task.fd)
-                    task.fd = -1
-                    task.close_pending = False
+            task.io.leave()
 
     def _run_segment_inner(self, seg: Segment) -> None:
         task = seg.file
@@ -360,7 +326,7 @@ class Engine:
                 if (offset != seg.pos or seg.end != task.size) and not sched.go_single_stream(seg):
                     return  # cancelled meanwhile: another segment streams the file
                 task.single_stream = True
-                task.pinned = idx
+                self.routing.pin(task, idx)
                 start = 0
             sched.flowing(seg)
             new = False  # this attempt wrote bytes past the furthest any attempt reached
@@ -381,7 +347,7 @@ class Engine:
                     limit = min(seg.end, seg.req_end)
                     take = min(len(chunk), limit - seg.pos)
                     if take > 0:
-                        self._write(task, memoryview(chunk)[:take], seg.pos)
+                        task.io.write(memoryview(chunk)[:take], seg.pos)
                         seg.pos += take
                         task.fetched += take
                         self.events.bytes(take, task.remote.path)
@@ -413,62 +379,14 @@ class Engine:
             # Also where a body with no length (chunked, or read to close) ends too soon.
             raise FetchError(f"body ended early at byte {seg.pos} of {seg.end}")
 
-    def _write(self, task: FileTask, data: memoryview, offset: int) -> None:
-        try:
-            while data:
-                n = os.pwrite(task.fd, data, offset)
-                data, offset = data[n:], offset + n
-        except OSError as exc:
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise DiskFull(
-                    f"disk full while writing {task.remote.path} into {task.placement.part.parent}",
-                    fix="free space (or choose another --cache-dir/--local-dir) and run the same "
-                    "command again; the partial data is kept and resumes",
-                ) from exc
-            raise
-
     def _flush(self, seg: Segment) -> None:
-        """Make ``[recorded, pos)`` durable, then journal it (never the other way round)."""
-        task = seg.file
-        if seg.pos <= seg.recorded or task.journal is None or task.fd < 0:
-            return
-        try:
-            os.fdatasync(task.fd)
-            task.journal.append(seg.recorded, seg.pos)
-        except (OSError, ValueError):
-            return  # the file was released meanwhile (failed/aborted): progress just isn't kept
-        with task.guard:
-            task.done = merge([*task.done, (seg.recorded, seg.pos)])
-            prefix = task.done[0][1] if task.done and task.done[0][0] == 0 else 0
-        seg.recorded = seg.pos
-        hasher = task.hasher
-        if hasher is not None and prefix - hasher.pos >= HASH_STEP and hasher.lock.acquire(False):
-            try:  # hash what is already contiguous on disk, so verifying at the end is quick
-                hasher.feed(task.fd, prefix)
-            except OSError:
-                pass
-            finally:
-                hasher.lock.release()
+        """Make ``[recorded, pos)`` durable and journal it (see FileIO.flush)."""
+        if seg.pos > seg.recorded and seg.file.io.flush(seg.recorded, seg.pos):
+            seg.recorded = seg.pos
 
     # -- verification ----------------------------------------------------------------------
     def _verify(self, task: FileTask) -> None:
-        if task.journal is not None:
-            task.journal.close()
-            task.journal = None
-        problem: str | None = None
-        hashed = task.fd >= 0 and task.hasher is not None
-        if hashed:
-            assert task.hasher is not None
-            with task.hasher.lock:  # finish the running hash: only the tail is left
-                task.hasher.feed(task.fd, task.size)
-                problem = task.hasher.problem(os.fstat(task.fd).st_size)
-        if task.fd >= 0:
-            os.fsync(task.fd)
-            os.close(task.fd)
-            task.fd = -1
-        if not hashed:
-            problem = check_file(task.placement.part, task.remote)
-        task.hasher = None  # done with it (its buffer): a run may hold thousands of files
+        problem = task.io.verify()
         if problem is None:
             self.target.install(task.remote, task.placement.part)
             for other in task.files[1:]:
@@ -483,9 +401,7 @@ class Engine:
         # from the next route when one route alone served them (a mirror with a bad copy).
         task.retries += 1
         self.events.discard(task.size)
-        for p in (task.placement.part, task.placement.journal):
-            with contextlib.suppress(FileNotFoundError):
-                p.unlink()
+        task.io.discard()
         dropped = self.routing.blame(task, problem)
         if dropped is None:
             task.verify_failures += 1
@@ -502,12 +418,7 @@ class Engine:
         else:
             message = f"verification failed ({problem}); fetching again"
         self.events.retry(task.remote.path, message)
-        task.fd = os.open(task.placement.part, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
-        os.ftruncate(task.fd, task.size)
-        task.journal = Journal.open(task.placement.journal, task.size, fresh=True)
+        task.io.open(fresh=True)
         task.single_stream = False
-        if task.pinned is not None and task.pinned in task.dead:
-            task.pinned = None
-        task.done = []
-        task.hasher = IncrementalHash(task.remote)
+        self.routing.unpin_dead(task)
         self._sched.restart_file(task, self._pieces(task, [(0, task.size)]))

@@ -26,15 +26,29 @@ For example::
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from kuaidi.transfer.scheduler import FileTask
+    from kuaidi.transfer.task import FileTask
 
 Outcome = Literal["retry", "moved", "exhausted"]
 _ALPHA = 0.3  # weight of the newest speed sample
 _MIN_SAMPLE = 256 * 1024  # smaller transfers say more about latency than speed
+
+
+@dataclass
+class RouteState:
+    """One file's ladder state: routes given up on and why, each route's last error and
+    failure count, bytes served per source, routes that served the current attempt, and the
+    one route it is pinned to. Guarded by its :class:`Routing`'s lock alone."""
+
+    dead: dict[int, str] = field(default_factory=dict)
+    last_errors: dict[int, str] = field(default_factory=dict)
+    route_failures: dict[int, int] = field(default_factory=dict)  # all failures, per route
+    served: dict[str, int] = field(default_factory=dict)
+    attempt_routes: set[int] = field(default_factory=set)
+    pinned: int | None = None  # one route only (the server ignored Range, or blame-finding)
 
 
 @dataclass
@@ -59,15 +73,25 @@ class Routing:
     # -- choice ------------------------------------------------------------------------------
     @staticmethod
     def alive(task: FileTask) -> list[int]:
-        return [i for i in range(len(task.routes)) if i not in task.dead]
+        return [i for i in range(len(task.routes)) if i not in task.route.dead]
+
+    def pin(self, task: FileTask, idx: int | None) -> None:
+        """Fetch ``task`` from route ``idx`` only (None: any alive route again)."""
+        with self._lock:
+            task.route.pinned = idx
+
+    def unpin_dead(self, task: FileTask) -> None:
+        with self._lock:
+            if task.route.pinned is not None and task.route.pinned in task.route.dead:
+                task.route.pinned = None
 
     def pick(self, task: FileTask) -> int:
         """The route index for the next segment of ``task``; counts it active. A file always
         has a route alive: the last one is never dropped (the file fails instead)."""
         with self._lock:
             alive = self.alive(task)
-            if task.pinned in alive:
-                idx = task.pinned
+            if task.route.pinned in alive:
+                idx = task.route.pinned
             else:
                 idx = alive[0]
                 sharers = self._sharers(task, alive)
@@ -99,9 +123,9 @@ class Routing:
                 sample = nbytes / seconds
                 load.rate = sample if not load.rate else (1 - _ALPHA) * load.rate + _ALPHA * sample
             if nbytes:
-                task.attempt_routes.add(idx)
+                task.route.attempt_routes.add(idx)
                 name = task.routes[idx].source
-                task.served[name] = task.served.get(name, 0) + nbytes
+                task.route.served[name] = task.route.served.get(name, 0) + nbytes
 
     # -- failure -----------------------------------------------------------------------------
     def failed(
@@ -111,10 +135,10 @@ class Routing:
         progress). "retry": same route after a backoff; "moved": the route is dead for this
         file, go on with the next; "exhausted": no route left (the file fails)."""
         with self._lock:
-            task.last_errors[idx] = error
-            if idx in task.dead:  # another segment already dropped it
+            task.route.last_errors[idx] = error
+            if idx in task.route.dead:  # another segment already dropped it
                 return "moved"
-            total = task.route_failures[idx] = task.route_failures.get(idx, 0) + 1
+            total = task.route.route_failures[idx] = task.route.route_failures.get(idx, 0) + 1
             others = [i for i in self.alive(task) if i != idx]
             if others:
                 # Failing in a row, or again and again even with some progress in between (a
@@ -134,24 +158,24 @@ class Routing:
         another is left); if several did, fetch the next attempt from one route only, so a
         second mismatch names the culprit. Returns the dropped route's index."""
         with self._lock:
-            served = sorted(task.attempt_routes)
-            task.attempt_routes = set()
+            served = sorted(task.route.attempt_routes)
+            task.route.attempt_routes = set()
             alive = self.alive(task)
             if len(served) == 1 and served[0] in alive and len(alive) > 1:
                 self._kill(task, served[0], f"bytes failed verification ({problem})")
                 return served[0]
             if len(served) > 1 and alive:
-                task.pinned = alive[0]
+                task.route.pinned = alive[0]
             return None
 
     def _kill(self, task: FileTask, idx: int, error: str) -> None:
-        task.dead[idx] = error
-        task.last_errors[idx] = error
-        if task.pinned == idx:
-            task.pinned = None
+        task.route.dead[idx] = error
+        task.route.last_errors[idx] = error
+        if task.route.pinned == idx:
+            task.route.pinned = None
 
     @staticmethod
     def summary(task: FileTask) -> str:
         """Every route's last error, for the message of a file that failed on all of them."""
-        parts = [f"{task.routes[i].source}: {e}" for i, e in sorted(task.last_errors.items())]
+        parts = [f"{task.routes[i].source}: {e}" for i, e in sorted(task.route.last_errors.items())]
         return "; ".join(parts)

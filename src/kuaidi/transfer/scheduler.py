@@ -23,84 +23,19 @@ and a file's activation (filelock, journal, open, ftruncate) runs with that lock
 
 from __future__ import annotations
 
-import enum
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from kuaidi.model import Placement, RemoteFile, Route
-from kuaidi.transfer.journal import Journal
 from kuaidi.transfer.segment import Segment
-from kuaidi.transfer.verify import IncrementalHash
+from kuaidi.transfer.task import TERMINAL, FileState, FileTask
 
-if TYPE_CHECKING:
-    from filelock import BaseFileLock
-
-
-class FileState(enum.Enum):
-    PENDING = "pending"
-    LOCK_WAIT = "lock-wait"  # another process holds the blob lock; re-check later
-    ACTIVE = "active"
-    VERIFYING = "verifying"
-    DONE = "done"  # fetched and verified in this run
-    PRESENT = "present"  # already there, nothing fetched
-    FAILED = "failed"
+__all__ = ["TERMINAL", "Activate", "FileState", "FileTask", "Scheduler"]
 
 
-TERMINAL = (FileState.DONE, FileState.PRESENT, FileState.FAILED)
 # In the tail of a run a request asks for about this many seconds of bytes at the segment's
 # last rate: one round trip per request is the price of stealing at request boundaries.
 TAIL_SECONDS = 3.0
-
-
-@dataclass(eq=False)
-class FileTask:
-    """One blob to deliver (several repo paths may share it) with its runtime state."""
-
-    files: list[RemoteFile]
-    placement: Placement
-    routes: list[Route]
-    state: FileState = FileState.PENDING
-    segments: list[Segment] = field(default_factory=list)
-    fd: int = -1
-    journal: Journal | None = None
-    lock: BaseFileLock | None = None  # filelock.FileLock while held
-    single_stream: bool = False  # the server ignored Range
-    verify_failures: int = 0
-    fetched: int = 0  # bytes received in this run
-    resumed: int = 0  # bytes already on disk from an earlier run
-    retries: int = 0  # decided retries (requests after the first), as reported to the user
-    failures: int = 0  # failed attempts in a row without new bytes, over all its segments
-    refusals: int = 0  # 403s in a row from a download URL its resolve had just given
-    proven: bool = False  # a response proved the server serves this file (206, or 200)
-    error: str | None = None
-    kind: str | None = None  # the kuaidi.errors class name of the failure
-    wait_until: float = 0.0
-    # Workers currently writing to ``fd``; the fd is closed only when this drops to 0, so a
-    # cancelled worker can never pwrite into a recycled descriptor of another file.
-    done: list[tuple[int, int]] = field(default_factory=list)  # journaled ranges, merged
-    hasher: IncrementalHash | None = None
-    users: int = 0
-    close_pending: bool = False
-    guard: threading.Lock = field(default_factory=threading.Lock)
-    # The ladder's state for this file (kuaidi.transfer.routing): routes given up on and why,
-    # each route's last error, bytes served per source, routes that served the current attempt.
-    dead: dict[int, str] = field(default_factory=dict)
-    last_errors: dict[int, str] = field(default_factory=dict)
-    route_failures: dict[int, int] = field(default_factory=dict)  # all failures, per route
-    served: dict[str, int] = field(default_factory=dict)
-    attempt_routes: set[int] = field(default_factory=set)
-    pinned: int | None = None  # one route only (the server ignored Range, or blame-finding)
-
-    @property
-    def remote(self) -> RemoteFile:
-        return self.files[0]
-
-    @property
-    def size(self) -> int:
-        return self.files[0].size
 
 
 # activate(task) -> "active" | "present" | "busy" | "complete"; may raise to fail the file.

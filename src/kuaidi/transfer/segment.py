@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kuaidi.transfer.scheduler import FileTask
+    from kuaidi.transfer.task import FileTask
 
 ALIGN = 64 * 1024
 

@@ -1,0 +1,178 @@
+"""One blob's file I/O while it is fetched: the partial file, its journal, its running hash.
+
+:class:`FileIO` is the only owner of the descriptor and the journal; its one lock guards them,
+the journaled ranges and the count of workers inside a write, so the scheduler's lock and the
+routing lock never cover a disk call. The lock is held for bookkeeping only, never across a
+``pwrite`` or ``fdatasync``: a worker *enters* (the fd cannot be closed under it while it
+writes), writes, and *leaves*; the last one out closes an fd whose file was released meanwhile.
+
+For example::
+
+    io = FileIO(placement, remote)
+    done = io.open()                 # journaled ranges of an earlier run
+    if io.enter(): io.write(data, 0); io.flush(0, len(data)); io.leave()
+    io.close()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import threading
+from typing import TYPE_CHECKING
+
+from kuaidi.errors import DiskFull
+from kuaidi.model import Placement, RemoteFile
+from kuaidi.model.digest import check_file
+from kuaidi.transfer.journal import Journal, merge
+from kuaidi.transfer.verify import IncrementalHash
+
+if TYPE_CHECKING:
+    from filelock import BaseFileLock
+
+MiB = 1 << 20
+HASH_STEP = 8 * MiB  # hash the on-disk prefix in steps of at least this
+
+
+class FileIO:
+    """The partial file of one blob (see the module docstring). Thread-safe."""
+
+    def __init__(self, placement: Placement, remote: RemoteFile) -> None:
+        self.placement = placement
+        self.remote = remote
+        self.fd = -1
+        self.journal: Journal | None = None
+        self.lock: BaseFileLock | None = None  # the blob's filelock while held
+        self.hasher: IncrementalHash | None = None
+        self.done: list[tuple[int, int]] = []  # journaled ranges, merged
+        self._users = 0  # workers inside a write: the fd is closed only when this drops to 0
+        self._close_pending = False
+        self._guard = threading.Lock()
+
+    @property
+    def size(self) -> int:
+        return self.remote.size
+
+    # -- life ------------------------------------------------------------------------------
+    def open(self, *, fresh: bool = False) -> list[tuple[int, int]]:
+        """Open (sparse, full size) the partial file and its journal; the journaled ranges."""
+        part, size = self.placement.part, self.size
+        part.parent.mkdir(parents=True, exist_ok=True)
+        existed = part.exists() and not fresh
+        done = Journal.load(self.placement.journal, size) if existed else []
+        flags = os.O_RDWR | os.O_CREAT | (os.O_TRUNC if fresh else 0)
+        fd = os.open(part, flags, 0o644)
+        if os.fstat(fd).st_size != size:
+            os.ftruncate(fd, size)  # sparse: only journaled ranges count as present
+        journal = Journal.open(self.placement.journal, size, fresh=not existed)
+        with self._guard:
+            self.fd, self.journal, self.done = fd, journal, list(done)
+            self._close_pending = False
+            self.hasher = IncrementalHash(self.remote)
+        return list(done)
+
+    def close(self) -> None:
+        """Close the journal, and the fd once no worker writes to it."""
+        with self._guard:
+            if self.journal is not None:
+                self.journal.close()
+                self.journal = None
+            if self._users > 0:
+                self._close_pending = True  # the last worker out closes the fd
+            elif self.fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(self.fd)
+                self.fd = -1
+
+    def unlock(self) -> None:
+        if self.lock is not None:
+            with contextlib.suppress(Exception):
+                self.lock.release()
+            self.lock = None
+
+    # -- writing ---------------------------------------------------------------------------
+    def enter(self) -> bool:
+        """A worker starts writing; False when the file was released meanwhile."""
+        with self._guard:
+            if self.fd < 0 or self._close_pending:
+                return False
+            self._users += 1
+            return True
+
+    def leave(self) -> None:
+        with self._guard:
+            self._users -= 1
+            if self._users == 0 and self._close_pending and self.fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(self.fd)
+                self.fd = -1
+                self._close_pending = False
+
+    def write(self, data: memoryview, offset: int) -> None:
+        """``pwrite`` all of ``data`` at ``offset`` (between :meth:`enter` and :meth:`leave`)."""
+        fd = self.fd
+        try:
+            while data:
+                n = os.pwrite(fd, data, offset)
+                data, offset = data[n:], offset + n
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise DiskFull(
+                    f"disk full while writing {self.remote.path} into {self.placement.part.parent}",
+                    fix="free space (or choose another --cache-dir/--local-dir) and run the same "
+                    "command again; the partial data is kept and resumes",
+                ) from exc
+            raise
+
+    def flush(self, start: int, end: int) -> bool:
+        """Make ``[start, end)`` durable, then journal it (never the other way round), and
+        hash what became contiguous. False when the file was released meanwhile."""
+        journal, fd = self.journal, self.fd
+        if end <= start or journal is None or fd < 0:
+            return False
+        try:
+            os.fdatasync(fd)
+            journal.append(start, end)
+        except (OSError, ValueError):
+            return False  # released meanwhile (failed/aborted): progress just isn't kept
+        with self._guard:
+            self.done = merge([*self.done, (start, end)])
+            prefix = self.done[0][1] if self.done and self.done[0][0] == 0 else 0
+        hasher = self.hasher
+        if hasher is not None and prefix - hasher.pos >= HASH_STEP and hasher.lock.acquire(False):
+            try:  # hash what is already contiguous on disk, so verifying at the end is quick
+                hasher.feed(fd, prefix)
+            except OSError:
+                pass
+            finally:
+                hasher.lock.release()
+        return True
+
+    # -- the end ---------------------------------------------------------------------------
+    def verify(self) -> str | None:
+        """Finish the hash, make the file durable and close it; None when it matches."""
+        if self.journal is not None:
+            self.journal.close()
+            self.journal = None
+        problem: str | None = None
+        hasher = self.hasher
+        hashed = self.fd >= 0 and hasher is not None
+        if hashed and hasher is not None:
+            with hasher.lock:  # finish the running hash: only the tail is left
+                hasher.feed(self.fd, self.size)
+                problem = hasher.problem(os.fstat(self.fd).st_size)
+        if self.fd >= 0:
+            os.fsync(self.fd)
+            os.close(self.fd)
+            self.fd = -1
+        if not hashed:
+            problem = check_file(self.placement.part, self.remote)
+        self.hasher = None  # done with it (its buffer): a run may hold thousands of files
+        return problem
+
+    def discard(self) -> None:
+        """Remove the partial file and its journal (their bytes cannot be trusted)."""
+        for p in (self.placement.part, self.placement.journal):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
