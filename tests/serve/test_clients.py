@@ -70,7 +70,10 @@ def test_hf_download_cli_and_offline_load_of_the_store(
     )
     assert proc.returncode == 0, proc.stderr
     want = expected(cn_sim, SERVE_REPO.repo_id)
-    assert tree_bytes(Path(proc.stdout.strip().splitlines()[-1])) == want
+    # `hf download` prints the snapshot path (plainly, or as "path: …" in a newer layout)
+    lines = [ln.strip().removeprefix("path:").strip() for ln in proc.stdout.splitlines()]
+    paths = [Path(ln) for ln in lines if ln.startswith("/")]
+    assert paths and tree_bytes(paths[-1]) == want, proc.stdout
     # huggingface_hub offline, reading the server's own store as its cache.
     offline = run_python(
         SNAPSHOT.format(repo=SERVE_REPO.repo_id, kind="model"),
