@@ -10,10 +10,10 @@ import pytest
 
 from kuaidi.sim import Sim
 from kuaidi.sim.content import DEFAULT_REPOS
-from tests.serve.server import SERVE_REPO, Server
+from tests.serve.server import BIG_REPO, SERVE_REPO, Server
 from tests.simfixtures import sim_cache, sim_factory  # noqa: F401  (fixtures)
 
-REPOS = [*DEFAULT_REPOS, SERVE_REPO]
+REPOS = [*DEFAULT_REPOS, SERVE_REPO, BIG_REPO]
 
 
 @pytest.fixture

@@ -24,6 +24,9 @@ SERVE_REPO = RepoSpec(
     "config.json:2KB,tokenizer.json:24KB,model.safetensors:6MiB",
     seed=41,
 )
+# For the upstream-bytes count: large enough that the engine's few range cut-offs (bytes in
+# flight when a stolen segment's connection closes) stay far below 1 %.
+BIG_REPO = RepoSpec("kuaidi-sim/serve-big", "config.json:1KB,model.safetensors:32MiB", seed=42)
 
 
 def free_port() -> int:
