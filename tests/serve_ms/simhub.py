@@ -1,6 +1,7 @@
 """A Hub over the sim, for driving the ModelScope front with real clients before the real Hub
 (``serve``'s fill machinery) is in: listings come from the sim's HF host through kuaidi's own
-HFSource, bytes from the sim's generated content, access from an UpstreamGate."""
+HFSource, bytes from the sim's generated content. It does not gate: ``ms_front`` hands the
+UpstreamGate to the front (``routes(hub, gate=…)``)."""
 
 from __future__ import annotations
 
@@ -43,16 +44,12 @@ class FileReader:
 
 
 class SimHub:
-    def __init__(self, sim: Sim, gate: UpstreamGate) -> None:
+    def __init__(self, sim: Sim) -> None:
         self.sim = sim
-        self.gate = gate
         self.client = make_client(ProxyScope.direct())
         self.endpoint = sim.url("hf-mirror")
 
     async def snapshot(self, repo: RepoRef, token: str | None) -> Listing:
-        refusal = await self.gate.check(repo, token)
-        if refusal is not None:
-            raise refusal
         source = HFSource(self.endpoint, self.client, token)
         return await asyncio.to_thread(source.list, repo)
 
@@ -88,5 +85,5 @@ def serving(app: Starlette) -> Iterator[str]:
 @contextmanager
 def ms_front(sim: Sim, **gate_args: object) -> Iterator[str]:
     gate = UpstreamGate(sim.url("hf-mirror"), scope=ProxyScope.direct(), **gate_args)  # type: ignore[arg-type]
-    with serving(Starlette(routes=routes(SimHub(sim, gate)))) as url:
+    with serving(Starlette(routes=routes(SimHub(sim), gate=gate))) as url:
         yield url

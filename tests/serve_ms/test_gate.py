@@ -76,6 +76,13 @@ def test_private_repo_looks_absent_without_access(sim: Sim) -> None:
     assert isinstance(check(gate, RepoRef("kuaidi-sim/no-such-repo"), SIM_TOKEN), RepoNotFound)
 
 
+def test_odd_ids_are_never_asked_about(sim: Sim) -> None:
+    gate = make_gate(sim)
+    for odd in ("../api/whoami-v2", "a/b/c", "a/../b", "x?y=1", "/abs", "a/b#c"):
+        assert isinstance(check(gate, RepoRef(odd), SIM_TOKEN), RepoNotFound), odd
+    assert sim.log("hf-mirror").requests("*") == []
+
+
 def test_share_gated_lends_the_servers_token(sim: Sim) -> None:
     shared = make_gate(sim, token=SIM_TOKEN, share_gated=True)
     assert check(shared, GATED, None) is None

@@ -174,6 +174,31 @@ def test_hub_errors_in_modelscope_shape(hub: FakeHub, error: Exception, status: 
     assert resp.json()["Success"] is False and resp.json()["Data"] is None
 
 
+class ListGate:
+    """Admits the ids in ``allowed``; records what it was asked."""
+
+    def __init__(self, *allowed: str) -> None:
+        self.allowed = set(allowed)
+        self.asked: list[tuple[str, str | None]] = []
+
+    async def admit(self, repo: RepoRef, token: str | None) -> bool:
+        self.asked.append((repo.repo_id, token))
+        return repo.repo_id in self.allowed
+
+
+def test_a_gate_is_asked_before_any_listing(hub: FakeHub) -> None:
+    gate = ListGate("meta-llama/Llama-Sim")
+    client = TestClient(Starlette(routes=routes(hub, gate=gate, ids=IDS)))
+    refused = client.get(
+        "/api/v1/models/org/model/repo/files", headers={"Authorization": "Bearer t"}
+    )
+    assert refused.status_code == 403 and "is gated" in refused.json()["Message"]
+    assert gate.asked == [("org/model", "t")] and hub.asked == []
+    ok = client.get("/api/v1/models/LLM-Research/Llama-Sim/repo?FilePath=config.json")
+    assert ok.status_code == 200 and ok.content == CONFIG
+    assert hub.asked == [RepoRef("meta-llama/Llama-Sim")]
+
+
 def test_a_failed_fill_cuts_the_response_short(hub: FakeHub) -> None:
     hub.fail_after["model.safetensors"] = 100_000
     client = TestClient(Starlette(routes=routes(hub, ids=IDS)), raise_server_exceptions=False)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -46,6 +47,7 @@ Access = Literal["granted", "refused", "rejected"]  # rejected: the token itself
 TTL = 600.0
 NEGATIVE_TTL = 60.0
 MAX_ENTRIES = 50_000  # tokens × repos; the oldest answers go first
+_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
 K = TypeVar("K")
 V = TypeVar("V")
 T = TypeVar("T")
@@ -127,6 +129,9 @@ class UpstreamGate:
 
     async def check(self, repo: RepoRef, token: str | None) -> KuaidiError | None:
         """None when admitted, else the error the Hub would give this client for ``repo``."""
+        if not _REPO_ID.match(repo.repo_id) or ".." in repo.repo_id:
+            # Never put a client's odd id into an upstream URL (with a token, at that).
+            return RepoNotFound(f"{repo.repo_id!r} is not a repo id", fix="use org/name")
         seen = await self.visibility(repo)
         if seen.visibility == "public":
             return None

@@ -16,7 +16,9 @@ then gets the very blobs an HF client gets (same store, same fills). Routes (``{
 Names: ModelScope's ``master`` is the Hub's ``main``; a ModelScope id is looked up on the Hub
 as itself, then under the Hub orgs the id map (:mod:`kuaidi.sources.idmap`) sends to its org
 (``LLM-Research/X`` → ``meta-llama/X``). The client's token (``Authorization: Bearer`` or the
-``m_session_id`` cookie) goes to the Hub seam, which gates and fills with it.
+``m_session_id`` cookie) goes to the Hub seam, which fills with it; given a
+:class:`~kuaidi.serve.hooks.Gate`, the front also asks it before any listing is answered, so a
+gated repo is never served to a ModelScope client the HF front would refuse.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ from kuaidi.errors import (
 )
 from kuaidi.model.repo import Listing, RemoteFile, RepoRef, RepoType, unsafe_reason
 from kuaidi.serve import ms_shapes as shapes
-from kuaidi.serve.hooks import Hub
+from kuaidi.serve.gate import UpstreamGate
+from kuaidi.serve.hooks import Gate, Hub
 from kuaidi.sources import idmap
 
 _TYPES: dict[str, RepoType] = {"models": "model", "datasets": "dataset"}
@@ -150,8 +153,9 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
 class ModelScopeFront:
     """Request handling (see the module doc); one per server."""
 
-    def __init__(self, hub: Hub, ids: idmap.IdMap) -> None:
+    def __init__(self, hub: Hub, ids: idmap.IdMap, gate: Gate | None = None) -> None:
         self.hub = hub
+        self.gate = gate
         self.ids = ids
         # ModelScope id → the Hub id it was found under (small: one entry per repo asked for).
         self._found: dict[tuple[RepoType, str], str] = {}
@@ -172,9 +176,14 @@ class ModelScopeFront:
         known = self._found.get((kind, ms_id))
         candidates = [known] if known else hub_ids(ms_id, self.ids)
         missing: KuaidiError | None = None
+        refused: KuaidiError | None = None
         for hf_id in candidates:
+            ref = RepoRef(hf_id, kind, rev)
             try:
-                found = await self.hub.snapshot(RepoRef(hf_id, kind, rev), token)
+                if not await self.admitted(ref, token):
+                    refused = refused or GatedRepo(f"{hf_id} needs a token the upstream accepts")
+                    continue
+                found = await self.hub.snapshot(ref, token)
             except RepoNotFound as exc:
                 missing = exc
                 continue
@@ -183,8 +192,22 @@ class ModelScopeFront:
             if len(self._found) < 10_000:
                 self._found[(kind, ms_id)] = hf_id
             return found
-        assert missing is not None  # candidates is never empty
-        raise ms_error(missing, what)
+        last = refused or missing
+        assert last is not None  # candidates is never empty
+        raise ms_error(last, what)
+
+    async def admitted(self, repo: RepoRef, token: str | None) -> bool:
+        """Whether the gate lets this client see ``repo``. UpstreamGate's refusal is raised
+        as the Hub would give it (RepoNotFound: the caller tries the next candidate); a plain
+        Gate's False leaves that to the other candidates, then GatedRepo."""
+        if self.gate is None:
+            return True
+        if isinstance(self.gate, UpstreamGate):
+            refusal = await self.gate.check(repo, token)
+            if refusal is not None:
+                raise refusal
+            return True
+        return await self.gate.admit(repo, token)
 
     def file(self, listing: Listing, path: str) -> RemoteFile | None:
         key = (listing.repo, listing.commit, len(listing.files))
@@ -298,9 +321,12 @@ async def _not_here(request: Request) -> Response:
     return MSError(404, "not found").response()
 
 
-def routes(hub: Hub, *, ids: idmap.IdMap | None = None) -> list[BaseRoute]:
-    """The ModelScope API over ``hub``; ``ids`` defaults to the built-in id map plus the user's."""
-    front = ModelScopeFront(hub, ids if ids is not None else idmap.load())
+def routes(
+    hub: Hub, *, gate: Gate | None = None, ids: idmap.IdMap | None = None
+) -> list[BaseRoute]:
+    """The ModelScope API over ``hub`` (and ``gate``, when the Hub does not gate itself);
+    ``ids`` defaults to the built-in id map plus the user's."""
+    front = ModelScopeFront(hub, ids if ids is not None else idmap.load(), gate)
     base = "/api/v1/{kind}/{ns}/{name}"
     table: list[tuple[str, Handler, list[str]]] = [
         ("/api/v1/repos/internalAccelerationInfo", _not_here, ["GET"]),
