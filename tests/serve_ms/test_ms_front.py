@@ -218,7 +218,8 @@ def test_byte_range_parsing() -> None:
     assert byte_range("bytes=-30", 10) == (0, 10)
     assert byte_range("bytes=5-2", 10) is None
     assert byte_range("items=0-1", 10) is None
-    for absurd in ("bytes=10-", "bytes=99999999999999999999999-", "bytes=-0"):
+    assert byte_range("bytes=99999999999999999999999-", 10) is None  # absurd: ignored
+    for absurd in ("bytes=10-", "bytes=-0"):
         with pytest.raises(MSError) as caught:
             byte_range(absurd, 10)
         assert caught.value.status == 416

@@ -47,10 +47,10 @@ from kuaidi.model.repo import Listing, RemoteFile, RepoRef, RepoType, unsafe_rea
 from kuaidi.serve import ms_shapes as shapes
 from kuaidi.serve.gate import UpstreamGate
 from kuaidi.serve.hooks import Gate, Hub
+from kuaidi.serve.ranges import parse_range
 from kuaidi.sources import idmap
 
 _TYPES: dict[str, RepoType] = {"models": "model", "datasets": "dataset"}
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 MAX_PAGE = 10_000  # a PageSize beyond this is answered with this many entries
 _PATH_CACHE = 64  # listings whose path → file map is kept
@@ -129,25 +129,12 @@ def hub_ids(ms_id: str, ids: idmap.IdMap) -> list[str]:
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """``[start, end)`` of a single ``bytes=`` range; None: send it all (absent, several or
-    malformed ranges are ignored, as RFC 9110 allows). Raises MSError(416) past the end."""
-    if not header:
-        return None
-    m = _RANGE.match(header.strip())
-    if m is None or (not m.group(1) and not m.group(2)):
-        return None
-    if not m.group(1):  # a suffix: the last N bytes
-        n = int(m.group(2))
-        if n == 0:
-            raise MSError(416, f"range {header} is empty", 416, size=size)
-        return max(0, size - n), size
-    start = int(m.group(1))
-    end = int(m.group(2)) + 1 if m.group(2) else size
-    if start >= size:
-        raise MSError(416, f"range {header} starts past the end ({size} bytes)", 416, size=size)
-    if end <= start:
-        return None  # last < first: syntactically invalid, ignored
-    return start, min(end, size)
+    """``[start, end)`` of a single ``bytes=`` range, None to send it all (the serve-wide rules
+    of :func:`kuaidi.serve.ranges.parse_range`); MSError(416) when it cannot be satisfied."""
+    found = parse_range(header, size)
+    if found == "unsatisfiable":
+        raise MSError(416, f"range {header} cannot be satisfied ({size} bytes)", 416, size=size)
+    return found
 
 
 class ModelScopeFront:
