@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -10,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from kuaidi.errors import GatedRepo, SourceUnavailable, TokenRejected
-from kuaidi.model.repo import RepoRef
+from kuaidi.model.repo import RemoteFile, RepoRef
 from kuaidi.serve.modelscope import MSError, byte_range, hub_ids, routes
 from kuaidi.sources import idmap
 from tests.serve_ms.fakehub import FakeHub
@@ -223,3 +226,36 @@ def test_byte_range_parsing() -> None:
         with pytest.raises(MSError) as caught:
             byte_range(absurd, 10)
         assert caught.value.status == 416
+
+
+class CountingStats:
+    def __init__(self) -> None:
+        self.served_bytes: list[tuple[str, int, bool]] = []
+
+    def served(self, repo: str, nbytes: int, *, hit: bool) -> None:
+        self.served_bytes.append((repo, nbytes, hit))
+
+
+class HoldingBudget:
+    def __init__(self) -> None:
+        self.held: list[str] = []
+
+    @contextmanager
+    def in_use(self, blob: Path) -> Iterator[None]:
+        self.held.append(blob.name)
+        yield
+
+
+class BlobStore:
+    def blob(self, repo: RepoRef, f: RemoteFile) -> Path:
+        return Path("/store") / repo.repo_id / "blobs" / f.etag
+
+
+def test_served_bytes_are_counted_and_held_like_the_hf_fronts(hub: FakeHub) -> None:
+    stats, budget = CountingStats(), HoldingBudget()
+    hub.stats, hub.budget, hub.store = stats, budget, BlobStore()  # type: ignore[attr-defined]
+    client = TestClient(Starlette(routes=routes(hub, ids=IDS)))
+    url = "/api/v1/models/org/model/repo?FilePath=model.safetensors"
+    assert client.get(url, headers={"Range": "bytes=0-99"}).content == WEIGHTS[:100]
+    assert stats.served_bytes == [("org/model", 100, False)]
+    assert budget.held == [hashlib.sha256(WEIGHTS).hexdigest()]

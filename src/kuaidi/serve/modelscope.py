@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import quote
 
@@ -45,8 +46,9 @@ from kuaidi.errors import (
 )
 from kuaidi.model.repo import Listing, RemoteFile, RepoRef, RepoType, unsafe_reason
 from kuaidi.serve import ms_shapes as shapes
+from kuaidi.serve.fill import BlobFile
 from kuaidi.serve.gate import UpstreamGate
-from kuaidi.serve.hooks import Gate, Hub
+from kuaidi.serve.hooks import BlobReader, Gate, Hub
 from kuaidi.serve.ranges import parse_range
 from kuaidi.sources import idmap
 
@@ -264,14 +266,35 @@ class ModelScopeFront:
         if span is not None:
             status = 206
             headers["Content-Range"] = f"bytes {start}-{end - 1}/{f.size}"
-        if request.method == "HEAD":
+        if request.method == "HEAD" or start == end:  # from the listing: nothing to fill
             return Response(status_code=status, headers=headers)
         try:
             reader = await self.hub.open(listing, path, request_token(request))
         except KuaidiError as exc:
             raise ms_error(exc, f"file {path} of {listing.repo.repo_id}") from exc
-        # A fill that fails raises from chunks(): the response is cut short, never ended cleanly.
-        return StreamingResponse(reader.chunks(start, end), status, headers=headers)
+        return StreamingResponse(self.body(listing, f, reader, start, end), status, headers=headers)
+
+    async def body(
+        self, listing: Listing, f: RemoteFile, reader: BlobReader, start: int, end: int
+    ) -> AsyncIterator[bytes]:
+        """The bytes, held against eviction and counted as the HF front does when the Hub is
+        serve's own (its ``budget``, ``stats`` and ``store``); a plain Hub streams them bare.
+        A fill that fails raises from ``chunks()``: the response is cut, never ended cleanly."""
+        budget = getattr(self.hub, "budget", None)
+        stats = getattr(self.hub, "stats", None)
+        store = getattr(self.hub, "store", None)
+        hold: AbstractContextManager[None] = nullcontext()
+        if budget is not None and store is not None:
+            hold = budget.in_use(store.blob(listing.repo, f))
+        sent = 0
+        try:
+            with hold:
+                async for chunk in reader.chunks(start, end):
+                    sent += len(chunk)
+                    yield chunk
+        finally:
+            if stats is not None:
+                stats.served(listing.repo.repo_id, sent, hit=isinstance(reader, BlobFile))
 
     async def login(self, request: Request) -> Response:
         try:
