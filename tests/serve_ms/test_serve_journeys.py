@@ -113,9 +113,11 @@ def kuaidi_serve(sim: Sim, tmp: Path, *args: str) -> Iterator[Served]:
             proc.wait(timeout=5)
 
 
-def run_client(code: str, env: dict[str, str], **kwargs: object) -> dict:
+def run_client(
+    code: str, env: dict[str, str], *, python: str = sys.executable, **kwargs: object
+) -> dict:
     proc = subprocess.run(
-        [sys.executable, "-c", code, json.dumps(kwargs)],
+        [python, "-c", code, json.dumps(kwargs)],
         env=env,
         capture_output=True,
         text=True,
@@ -133,7 +135,9 @@ def ms_client(served: Served, tmp: Path, name: str, **kwargs: object) -> dict:
     return run_client(_MS, env, **kwargs)
 
 
-def hf_client(served: Served, tmp: Path, name: str, **kwargs: object) -> dict:
+def hf_client(
+    served: Served, tmp: Path, name: str, *, python: str = sys.executable, **kwargs: object
+) -> dict:
     env = clean_env(tmp / name)
     env.update(
         HF_ENDPOINT=served.url,
@@ -143,7 +147,7 @@ def hf_client(served: Served, tmp: Path, name: str, **kwargs: object) -> dict:
         HF_HUB_DISABLE_PROGRESS_BARS="1",
     )
     (tmp / name).mkdir(parents=True, exist_ok=True)
-    return run_client(_HF, env, **kwargs)
+    return run_client(_HF, env, python=python, **kwargs)
 
 
 def tree_hashes(root: Path) -> dict[str, str]:
@@ -183,11 +187,22 @@ def test_modelscope_sdk_through_kuaidi_serve_is_byte_exact(sim: Sim, tmp_path: P
     assert sim.host("hf-cdn").bytes_sent <= lfs * 1.01
 
 
-def test_gated_repo_only_for_a_granted_token(sim: Sim, tmp_path: Path) -> None:
+def hub_python(version: str) -> str:
+    if version == "2.x":
+        return sys.executable
+    hf0 = os.environ.get("KUAIDI_HF0_PYTHON", "")
+    if not hf0 or not Path(hf0).exists():
+        pytest.skip("huggingface_hub 0.26 venv not found (set KUAIDI_HF0_PYTHON)")
+    return hf0
+
+
+@pytest.mark.parametrize("hub", ["2.x", "0.26"])
+def test_gated_repo_only_for_a_granted_token(sim: Sim, tmp_path: Path, hub: str) -> None:
+    py = hub_python(hub)
     with kuaidi_serve(sim, tmp_path, "--token", SIM_TOKEN) as served:
-        granted = hf_client(served, tmp_path, "g", repo_id=GATED, token=SIM_TOKEN)
-        anonymous = hf_client(served, tmp_path, "a", repo_id=GATED, token=False)
-        user = hf_client(served, tmp_path, "u", repo_id=GATED, token=SIM_TOKEN_NO_ACCESS)
+        granted = hf_client(served, tmp_path, "g", python=py, repo_id=GATED, token=SIM_TOKEN)
+        anonymous = hf_client(served, tmp_path, "a", python=py, repo_id=GATED, token=False)
+        user = hf_client(served, tmp_path, "u", python=py, repo_id=GATED, token=SIM_TOKEN_NO_ACCESS)
         log = served.text()
     assert "path" in granted, granted
     assert tree_hashes(Path(granted["path"])) == hub_hashes(sim, GATED)
