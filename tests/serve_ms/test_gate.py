@@ -64,6 +64,7 @@ def test_gated_repo_needs_the_clients_own_granted_token(sim: Sim) -> None:
     assert isinstance(user, GatedRepo) and "not in the authorized list" in user.message
     assert check(gate, GATED, SIM_TOKEN) is None
     assert isinstance(check(gate, GATED, BAD_TOKEN), TokenRejected)
+    assert isinstance(check(gate, GATED, "a\x00b"), TokenRejected)
     assert asyncio.run(gate.admit(GATED, None)) is False
     assert asyncio.run(gate.admit(GATED, SIM_TOKEN)) is True
 

@@ -163,6 +163,8 @@ class UpstreamGate:
     # --- upstream questions ----------------------------------------------------------------
 
     async def _access_of(self, repo: RepoRef, seen: _Seen, token: str) -> Access:
+        if any(c in token for c in "\r\n") or not token.isprintable():
+            return "rejected"  # no header could carry it; never worth a request
         key = (fingerprint(token), repo.repo_type, repo.repo_id)
         cached = self._access.fresh(key)
         if cached is not None:
