@@ -151,3 +151,14 @@ def test_the_record_does_not_confuse_hub_scan(tmp_path: Path, clock: list[float]
     info = scan_cache_dir(tmp_path)
     assert info.warnings == []
     assert [r.repo_id for r in info.repos] == ["org/c"]
+
+
+def test_flush_keeps_the_latest_use(tmp_path: Path, clock: list[float]) -> None:
+    repos = _three(tmp_path)
+    b = LruBudget(tmp_path, 10**9)
+    b.touched(repos["a"])
+    clock[0] += 0.1  # within WRITE_EVERY: recorded in memory only
+    b.touched(repos["a"])
+    assert budget_mod.load_last_use(tmp_path)["models--org--a"] == clock[0] - 0.1
+    b.flush()
+    assert budget_mod.load_last_use(tmp_path)["models--org--a"] == clock[0]

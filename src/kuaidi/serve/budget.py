@@ -65,7 +65,12 @@ def _folder_for(spec: str) -> str:
 
 
 class LruBudget:
-    """Keep ``cache_dir`` at or under ``max_size`` bytes (``hooks.Budget``)."""
+    """Keep ``cache_dir`` at or under ``max_size`` bytes (``hooks.Budget``).
+
+    ``added`` may walk the store and delete gigabytes: an async caller runs it off the event
+    loop (``asyncio.to_thread``). ``added(0)`` at start-up enforces a lowered ``--max-size``;
+    :meth:`flush` on shutdown keeps the last second of uses.
+    """
 
     def __init__(self, cache_dir: Path, max_size: int, pins: Iterable[str] = ()) -> None:
         self.cache_dir = Path(cache_dir)
@@ -108,6 +113,11 @@ class LruBudget:
                 self._used += max(0, nbytes)
             if self._used > self.max_size:
                 self._used = self.evict()
+
+    def flush(self) -> None:
+        """Persist the last-use record now."""
+        with self._lock:
+            self._save()
 
     # the work
     def size(self) -> int:

@@ -23,6 +23,7 @@ from kuaidi.serve.stats import FillView, ServeStats
 from kuaidi.units import format_rate, format_size
 
 REFRESH_SECONDS = 5
+SCAN_TTL = 3.0  # seconds one scan of the store serves every page view (several open browsers)
 
 
 @dataclass(frozen=True)
@@ -182,9 +183,16 @@ dt{{color:#666}} dd{{margin:0;font-weight:600}} .empty{{color:#888}}
 def routes(stats: ServeStats, info: ServerInfo) -> list[Route]:
     """``/`` (the page) and ``/metrics`` (Prometheus text), to mount in the server's app."""
 
+    scanned: list[tuple[float, list[CachedRepo]]] = []
+
     async def page(request: Request) -> Response:
-        # The scan walks the store: off the event loop, so clients keep streaming.
-        repos = await asyncio.to_thread(cached_repos, info.cache_dir)
+        now = time.monotonic()
+        if scanned and now - scanned[0][0] < SCAN_TTL:
+            repos = scanned[0][1]
+        else:
+            # The scan walks the store: off the event loop, so clients keep streaming.
+            repos = await asyncio.to_thread(cached_repos, info.cache_dir)
+            scanned[:] = [(now, repos)]
         return HTMLResponse(render(stats, info, repos), headers={"Cache-Control": "no-store"})
 
     async def metrics(request: Request) -> Response:
