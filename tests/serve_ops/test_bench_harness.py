@@ -116,3 +116,34 @@ def test_olah_proxies_the_sim(tmp_path: Path) -> None:
     assert hashlib.sha256((tmp_path / "w2").read_bytes()).hexdigest() == want
     assert sim.host("hf-cdn").bytes_sent == sent  # the warm pass came from olah's cache
     assert warm.nbytes == 2 * head.files["model.safetensors"].size
+
+
+def test_report_shows_ratios_goals_and_what_was_missing() -> None:
+    from bench._serve_peers import Warm
+    from bench.serve import Result, report
+
+    mib = 1 << 20
+    size = 64 * mib
+    ok = Result(
+        "kuaidi serve",
+        {"hf download": 2.1, "kuaidi get": 2.0},
+        True,
+        size,
+        True,
+        Warm(1.0, 8 * size, 0.5),
+    )
+    bad = Result(
+        "olah 0.5.4",
+        {"hf download": 8.0, "kuaidi get": None},
+        True,
+        2 * size,
+        False,
+        Warm(8.0, 8 * size, 4.0),
+    )
+    text = report(64, size, 2.0, True, [ok, bad], Warm(0.5, 8 * size, 0.1), ["x (why)"])
+    rows = {line.split(" | ")[0]: line for line in text.splitlines() if line.startswith("| ")}
+    assert "2.1 s (1.05×)" in rows["| kuaidi serve"]
+    assert "| 1.00× | yes | 512 | 50 % | 1.00 |" in rows["| kuaidi serve"]
+    assert "failed" in rows["| olah 0.5.4"] and "| 2.00× | NO |" in rows["| olah 0.5.4"]
+    assert "| 1,024 | 100 % |" in rows["| nginx (static files)"]
+    assert "Not measured: x (why)." in text
