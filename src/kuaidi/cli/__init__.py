@@ -30,6 +30,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "probe": ("kuaidi.cli.probe", "Measure mirrors and pick the best."),
     "cache": ("kuaidi.cli.cache", "Inspect the Hugging Face cache kuaidi writes."),
     "bundle": ("kuaidi.cli.bundle", "Wheels and weights in one bundle for a box with no network."),
+    "serve": ("kuaidi.cli.serve", "A LAN pull-through mirror: each model crosses the border once."),
     "sim": ("kuaidi.cli.sim", "Run the simulated China network on loopback."),
     "demo": ("kuaidi.cli.demo", "Start the sim and download a model through it."),
 }

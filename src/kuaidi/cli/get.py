@@ -9,8 +9,9 @@ from pathlib import Path
 import click
 
 from kuaidi.cli.get_url import run_urls
+from kuaidi.cli.ladder_options import PROXY, ladder_options, source_options
 from kuaidi.fetch_url import is_url_target
-from kuaidi.get import Result, SourceOptions, download, engine_options, hub_offline
+from kuaidi.get import Result, download, engine_options, hub_offline
 from kuaidi.sources.runplan import Ladder
 from kuaidi.transfer.job import FileOutcome
 from kuaidi.transfer.progress import make_progress
@@ -41,50 +42,7 @@ from kuaidi.units import format_rate, format_size, parse_size, plural
     type=click.Path(file_okay=False, path_type=Path),
     help="Write real files here instead of the HF cache.",
 )
-@click.option(
-    "--endpoint",
-    "endpoints",
-    multiple=True,
-    metavar="URL",
-    help="HF mirror, tried in order; repeatable (default HF_ENDPOINT, else hf-mirror.com).",
-)
-@click.option(
-    "--modelscope-endpoint",
-    metavar="URL",
-    help="ModelScope hub (default MODELSCOPE_ENDPOINT, else www.modelscope.cn); 'none' = off.",
-)
-@click.option(
-    "--origin",
-    metavar="URL",
-    help="The origin, used only through a proxy (default KUAIDI_ORIGIN, else huggingface.co).",
-)
-@click.option(
-    "--origin-host",
-    "origin_hosts",
-    multiple=True,
-    metavar="HOST:PORT",
-    help="Another origin host (e.g. its CDN) to proxy too; repeatable (KUAIDI_ORIGIN_HOSTS).",
-)
-@click.option(
-    "--network-turbo",
-    metavar="PATH",
-    help="AutoDL-style proxy file, read as data (default /etc/network_turbo if present).",
-)
-@click.option(
-    "--source",
-    type=click.Choice(["mirror", "hf-mirror", "modelscope", "origin"]),
-    help="Take every byte from this kind of source only.",
-)
-@click.option(
-    "--allow-modelscope-only",
-    is_flag=True,
-    help="When no HF source lists the repo, use ModelScope, verified by its own sha256.",
-)
-@click.option(
-    "--token",
-    metavar="T",
-    help="HF token (default HF_TOKEN); sent only to a mirror you named and to the origin.",
-)
+@ladder_options
 @click.option(
     "--connections",
     "--max-workers",
@@ -101,13 +59,7 @@ from kuaidi.units import format_rate, format_size, parse_size, plural
     show_default=True,
     help="Seconds without a byte before a connection is dropped and its range requeued.",
 )
-@click.option(
-    "--proxy",
-    metavar="URL",
-    help="Proxy for origin hosts only (default KUAIDI_PROXY, the shell's https_proxy, or "
-    "AutoDL's network_turbo); "
-    "mirrors are always reached directly.",
-)
+@PROXY
 @click.option(
     "--max-retries",
     type=click.IntRange(0, 100),
@@ -215,7 +167,7 @@ def command(
         local_dir=local_dir,
         endpoint=list(endpoints) or None,
         token=token,
-        sources=SourceOptions(
+        sources=source_options(
             modelscope_endpoint=modelscope_endpoint,
             origin=origin,
             origin_hosts=origin_hosts,
