@@ -162,3 +162,38 @@ def test_flush_keeps_the_latest_use(tmp_path: Path, clock: list[float]) -> None:
     assert budget_mod.load_last_use(tmp_path)["models--org--a"] == clock[0] - 0.1
     b.flush()
     assert budget_mod.load_last_use(tmp_path)["models--org--a"] == clock[0]
+
+
+def test_a_relative_store_still_matches_its_held_blobs(
+    tmp_path: Path, clock: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    a = make_repo(Path("hub"), "org/a", {"w.bin": _data("a")})
+    b = LruBudget(Path("hub"), 1)
+    with b.in_use(blob_of(a, _data("a"))):  # relative, as a server with --cache-dir hub holds it
+        b.added(0)
+        assert blob_of(a, _data("a")).exists()
+
+
+def test_what_a_killed_eviction_left_is_cleared_at_start(tmp_path: Path) -> None:
+    left = tmp_path / ".locks" / "kuaidi-evicting" / "models--org--x.123" / "blobs"
+    left.mkdir(parents=True)
+    (left / "big").write_bytes(b"x" * 1000)
+    LruBudget(tmp_path, 10**9)
+    assert not (tmp_path / ".locks" / "kuaidi-evicting").exists()
+
+
+def test_concurrent_added_calls_evict_once_each_repo(tmp_path: Path, clock: list[float]) -> None:
+    import threading
+
+    repos = _three(tmp_path)
+    one = LruBudget(tmp_path, 0).size() // 3
+    b = LruBudget(tmp_path, one)
+    _touch(b, clock, repos["a"], repos["b"], repos["c"])
+    threads = [threading.Thread(target=b.added, args=(0,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert _repos(tmp_path) == ["models--org--c"]
+    assert b.size() <= one

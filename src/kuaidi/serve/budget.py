@@ -67,20 +67,26 @@ def _folder_for(spec: str) -> str:
 class LruBudget:
     """Keep ``cache_dir`` at or under ``max_size`` bytes (``hooks.Budget``).
 
-    ``added`` may walk the store and delete gigabytes: an async caller runs it off the event
-    loop (``asyncio.to_thread``). ``added(0)`` at start-up enforces a lowered ``--max-size``;
-    :meth:`flush` on shutdown keeps the last second of uses.
+    Thread-safe: fills call ``added`` from the engine's threads while the event loop calls
+    ``in_use`` and ``touched``. The loop never waits on a deletion: a whole repo is renamed
+    into ``.locks/kuaidi-evicting/`` under the lock (atomic, instant) and deleted after it.
+    ``added(0)`` at start-up enforces a lowered ``--max-size``; :meth:`flush` on shutdown keeps
+    the last second of uses.
     """
 
     def __init__(self, cache_dir: Path, max_size: int, pins: Iterable[str] = ()) -> None:
-        self.cache_dir = Path(cache_dir)
+        # Absolute, as in_use() keys are: a relative store must still match its blobs.
+        self.cache_dir = Path(os.path.abspath(cache_dir))
         self.max_size = max_size
         self.pinned = {_folder_for(p) for p in pins}
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the tables; held only briefly
+        self._evicting = threading.Lock()  # one eviction pass at a time
         self._held: Counter[Path] = Counter()
         self._last_use = load_last_use(self.cache_dir)
         self._written = 0.0
         self._used: int | None = None  # a running estimate; rescanned before evicting
+        self._trash = self.cache_dir / ".locks" / "kuaidi-evicting"
+        shutil.rmtree(self._trash, ignore_errors=True)  # what a killed server left half-deleted
 
     # hooks.Budget
     @contextmanager
@@ -107,12 +113,16 @@ class LruBudget:
 
     def added(self, nbytes: int) -> None:
         with self._lock:
-            if self._used is None:
-                self._used = self.size()
-            else:
-                self._used += max(0, nbytes)
-            if self._used > self.max_size:
-                self._used = self.evict()
+            fresh = self._used is None
+            self._used = (self._used or 0) + max(0, nbytes)
+        if fresh:
+            used = self.size()
+            with self._lock:
+                self._used = used
+        if (self._used or 0) > self.max_size:
+            used = self.evict()
+            with self._lock:
+                self._used = used
 
     def flush(self) -> None:
         """Persist the last-use record now."""
@@ -136,7 +146,7 @@ class LruBudget:
 
     def evict(self) -> int:
         """Evict until under budget (or nothing more may go); returns the bytes left."""
-        with self._lock:
+        with self._evicting:
             used = self.size()
             candidates = [f for f in repo_dirs(self.cache_dir) if f.name not in self.pinned]
             candidates.sort(key=lambda f: (self.last_use(f), f.name))
@@ -144,10 +154,12 @@ class LruBudget:
                 if used <= self.max_size:
                     break
                 used -= self._evict_repo(folder)
-            self._last_use = {
-                k: v for k, v in self._last_use.items() if (self.cache_dir / k).is_dir()
-            }
-            self._save()
+            shutil.rmtree(self._trash, ignore_errors=True)
+            with self._lock:
+                self._last_use = {
+                    k: v for k, v in self._last_use.items() if (self.cache_dir / k).is_dir()
+                }
+                self._save()
             if used > self.max_size:
                 log.warning(
                     "cache %s is %s, over --max-size %s: the rest is pinned or in use",
@@ -158,9 +170,9 @@ class LruBudget:
             return used
 
     def _held_etags(self, folder: Path) -> set[str]:
+        """(under the lock) etags of ``folder`` being served or filled, here or elsewhere."""
         blobs = folder / "blobs"
-        with self._lock:
-            held = {p.name for p in self._held if p.parent == blobs}
+        held = {p.name for p in self._held if p.parent == blobs}
         # A writer of another process (kuaidi get, hub) holds the blob's lock while it runs.
         locks = self.cache_dir / ".locks" / folder.name
         if locks.is_dir():
@@ -173,14 +185,20 @@ class LruBudget:
     def _evict_repo(self, folder: Path) -> int:
         kind, repo_id = repo_label(folder)
         label = f"{kind} {repo_id}"
-        held = self._held_etags(folder)
-        if not held:
+        with self._lock:
+            held = self._held_etags(folder)
+            if held:
+                return self._evict_parts(folder, label, held)
             freed = disk_bytes(folder)
-            shutil.rmtree(folder, ignore_errors=True)
-            shutil.rmtree(self.cache_dir / ".locks" / folder.name, ignore_errors=True)
-            log.info("evicted %s (%s, least recently used)", label, format_size(freed))
-            return freed
-        return self._evict_parts(folder, label, held)
+            self._trash.mkdir(parents=True, exist_ok=True)
+            try:
+                # Atomic: a client arriving after this finds the repo gone, never half of it.
+                os.rename(folder, self._trash / f"{folder.name}.{os.getpid()}")
+            except OSError:
+                return 0
+        shutil.rmtree(self.cache_dir / ".locks" / folder.name, ignore_errors=True)
+        log.info("evicted %s (%s, least recently used)", label, format_size(freed))
+        return freed
 
     def _evict_parts(self, folder: Path, label: str, held: set[str]) -> int:
         """Revisions that link no held blob, then blobs no kept revision links and none holds."""
