@@ -44,6 +44,8 @@ def test_hits_misses_ratio_and_saved() -> None:
     assert m["kuaidi_serve_saved_bytes"] == 3000
     assert m['kuaidi_serve_fills_total{result="ok"}'] == 1
     assert m["kuaidi_serve_fills_in_progress"] == 0
+    assert stats.responses == 4
+    assert m['kuaidi_serve_file_responses_total{source="hit"}'] == 3
 
 
 def test_nothing_served_yet() -> None:

@@ -90,6 +90,8 @@ def test_page_in_chromium(tmp_path: Path) -> None:
     assert "28 %" in fills
     summary = page.by_id["summary"]
     assert summary[summary.index("hit ratio") + 1] == "87.5 %"
+    assert summary[summary.index("file responses") + 1] == "8"
+    assert summary[summary.index("HTTP requests") + 1] == "4"
     assert summary[summary.index("saved vs upstream") + 1] == "5.8 GiB"  # 8 served - 2.2 upstream
     ladder = page.by_id["ladder"]
     assert "https://hf-mirror.com → https://huggingface.co" in ladder
@@ -139,3 +141,23 @@ def test_empty_store_page(tmp_path: Path) -> None:
     )
     page = render(ServeStats(), info, [])
     assert "no fill is running" in page and "offline: cached repos only" in page
+    assert "HTTP requests" not in page  # not counted unless the app is wrapped
+
+
+def test_a_landed_fill_shows_at_once_despite_the_scan_cache(tmp_path: Path) -> None:
+    """The page caches one scan for a few seconds, but not across a fill that landed."""
+    cache = tmp_path / "hub"
+    cache.mkdir()
+    stats = ServeStats()
+    info = ServerInfo(
+        endpoints=(), modelscope=None, proxy_scope="none", cache_dir=cache, max_size=None
+    )
+    with status_server(stats, info) as url:
+        first = urllib.request.urlopen(url + "/", timeout=10).read().decode()
+        make_repo(cache, "org/new", {"w.bin": b"w" * 1000})
+        fill = stats.fill_started("org/new", "w.bin", 1000)
+        fill.progress(1000)
+        fill.finished(True)
+        second = urllib.request.urlopen(url + "/", timeout=10).read().decode()
+    assert "the cache is empty" in first
+    assert "org/new" in second

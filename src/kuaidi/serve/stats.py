@@ -84,6 +84,12 @@ class ServeStats:
             ["code"],
             registry=self.registry,
         )
+        self._responses = Counter(
+            "kuaidi_serve_file_responses",
+            "File bodies sent (resolve GETs), by where their bytes came from",
+            ["source"],
+            registry=self.registry,
+        )
         self._fills_total = Counter(
             "kuaidi_serve_fills",
             "Upstream fills ended, by result (ok: verified and complete)",
@@ -111,6 +117,8 @@ class ServeStats:
         self.miss_bytes = 0
         self.upstream_bytes = 0
         self.requests = 0
+        self.responses = 0  # file responses (one ``served`` call each)
+        self.fills_ended = 0
 
     # hooks.Stats
     def fill_started(self, repo: str, path: str, size: int) -> FillObserver:
@@ -121,6 +129,9 @@ class ServeStats:
         return fill
 
     def served(self, repo: str, nbytes: int, *, hit: bool) -> None:
+        with self._lock:
+            self.responses += 1
+        self._responses.labels("hit" if hit else "miss").inc()
         if nbytes <= 0:
             return
         with self._lock:
@@ -170,6 +181,7 @@ class ServeStats:
             if fill.ended:
                 return  # a second call (error path after success) counts once
             fill.ended = True
+            self.fills_ended += 1
             self._fills.pop(id(fill), None)
         self._fills_total.labels("ok" if ok else "failed").inc()
 

@@ -118,8 +118,10 @@ def render(stats: ServeStats, info: ServerInfo, repos: list[CachedRepo]) -> str:
         ("from the cache", format_size(stats.hit_bytes)),
         ("from upstream", format_size(stats.upstream_bytes)),
         ("saved vs upstream", format_size(stats.bytes_saved())),
-        ("requests", str(stats.requests)),
+        ("file responses", f"{stats.responses:,}"),
     ]
+    if stats.requests:  # counted only when the app is wrapped in stats.count_requests
+        summary.append(("HTTP requests", f"{stats.requests:,}"))
     ladder = [
         ("HF endpoints", " → ".join(info.endpoints) or "none"),
         ("ModelScope", info.modelscope or "off"),
@@ -183,16 +185,18 @@ dt{{color:#666}} dd{{margin:0;font-weight:600}} .empty{{color:#888}}
 def routes(stats: ServeStats, info: ServerInfo) -> list[Route]:
     """``/`` (the page) and ``/metrics`` (Prometheus text), to mount in the server's app."""
 
-    scanned: list[tuple[float, list[CachedRepo]]] = []
+    scanned: list[tuple[float, tuple[int, int], list[CachedRepo]]] = []
 
     async def page(request: Request) -> Response:
         now = time.monotonic()
-        if scanned and now - scanned[0][0] < SCAN_TTL:
-            repos = scanned[0][1]
+        # A fill that landed (or started) since the last scan changed the store: scan again.
+        state = (stats.upstream_bytes, stats.fills_ended)
+        if scanned and now - scanned[0][0] < SCAN_TTL and scanned[0][1] == state:
+            repos = scanned[0][2]
         else:
             # The scan walks the store: off the event loop, so clients keep streaming.
             repos = await asyncio.to_thread(cached_repos, info.cache_dir)
-            scanned[:] = [(now, repos)]
+            scanned[:] = [(now, state, repos)]
         return HTMLResponse(render(stats, info, repos), headers={"Cache-Control": "no-store"})
 
     async def metrics(request: Request) -> Response:
