@@ -255,13 +255,6 @@ def test_private_repo_is_not_lent_to_modelscope_clients(sim: Sim, tmp_path: Path
     assert "[404]" in ms.get("message", ""), ms
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="serve's ServeHub._admit asks the gate only when the listing says gated; a private "
-    "repo the server's --token can list is served to anonymous HF clients (fix in serve/hub.py: "
-    "ask the gate for every repo — UpstreamGate answers public ones from one cached anonymous "
-    "check)",
-)
 def test_private_repo_is_not_lent_to_anonymous_hf_clients(sim: Sim, tmp_path: Path) -> None:
     with kuaidi_serve(sim, tmp_path, "--token", SIM_TOKEN) as served:
         hf = hf_client(served, tmp_path, "h", repo_id="kuaidi-sim/private-model", token=False)

@@ -142,12 +142,12 @@ class ServeHub:
         return listing
 
     async def _admit(self, repo: RepoRef, token: str | None, gated: bool) -> None:
-        if not gated or self.config.share_gated:
-            return
         if self.gate is not None:
+            # Every repo, not only those listed as gated: a private repo the server's own token
+            # can list must not reach anonymous clients. Public ones cost one cached check.
             ok = await self.gate.admit(repo, token)
-        else:  # no gate to ask: only a client with its own token, which upstream then checks
-            ok = token is not None
+        else:  # nobody to check a client's token with (--offline, no --endpoint named)
+            ok = not gated or self.config.share_gated
         if not ok:
             raise GatedRepo(
                 f"Access to {repo.repo_id} is restricted: "
