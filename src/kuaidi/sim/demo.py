@@ -17,11 +17,12 @@ DEMO_REPO = "kuaidi-sim/demo-model"
 
 def demo_faults() -> dict[str, list[FaultRule]]:
     """One stall (the client must time out) then one RST, both on the weights, once each; and
-    the mirror's tokenizer.json corrupt every time (only another source can serve it)."""
+    the mirror's tokenizer.json corrupt every time (only another source can serve it). The
+    offsets are small because the engine cuts a file this size into one piece per connection."""
     return {
         "hf-cdn": [
-            stall(after="1MiB", path="model.safetensors", times=1),
-            reset(after="2MiB", path="model.safetensors", times=1),
+            stall(after="64KiB", path="model.safetensors", times=1),
+            reset(after="128KiB", path="model.safetensors", times=1),
         ],
         "hf-mirror": [corrupt(offset=10, path="*/tokenizer.json")],
     }
