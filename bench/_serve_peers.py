@@ -178,7 +178,10 @@ def running(
 ) -> Iterator[Running]:
     """Run a server in the foreground until the block ends (terminate, then kill)."""
     with open(log, "wb") as out:
-        proc = subprocess.Popen(list(argv), stdout=out, stderr=subprocess.STDOUT, env=env)
+        # cwd beside the log: olah writes its own logs/ into the working directory.
+        proc = subprocess.Popen(
+            list(argv), stdout=out, stderr=subprocess.STDOUT, env=env, cwd=log.parent
+        )
         try:
             wait_http(url + probe, proc)
             yield Running(name, url, proc)

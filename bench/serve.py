@@ -255,7 +255,7 @@ def run(out: Path) -> str:
         Sim("cn-link", catalog=catalog, hosts=hosts, overrides=overrides) as sim,
         tempfile.TemporaryDirectory(dir=out, prefix="serve-") as tmp,
     ):
-        w = World(sim, spec, files, head.size, Path(tmp))
+        w = World(sim, spec, files, head.size, Path(tmp).resolve())
         direct, hub, direct_ok = _direct_get(w)
         print(f"  direct kuaidi get: {direct:.1f}s ok={direct_ok}", flush=True)
         servers: list[tuple[str, Starter]] = []
