@@ -1,7 +1,8 @@
 """``python -m bench [--quick] [--no-docs] [NAME …]`` — run the suite, update docs/benchmarks.md.
 
 NAME: a scenario of :mod:`bench.scenarios` (``one_shard``, ``flaky``, …) or one of the older
-single-purpose modules (``sim_throughput``, ``sim_mirrors``, ``cache_move``, ``get_url``).
+single-purpose modules (``sim_throughput``, ``sim_mirrors``, ``cache_move``, ``get_url``,
+``serve``).
 No NAME: every scenario, then the older modules (``--quick``: the quick subset of scenarios
 only). Each finished section replaces its marked block in docs/benchmarks.md at once, so an
 interrupted run keeps what it measured; raw results stay under ``.bench/``.
@@ -18,7 +19,7 @@ from bench import plots, report
 from bench.scenarios import BY_NAME, SCENARIOS
 from bench.suite import ScenarioResult, load, peers_for, run_scenario
 
-MODULES = ("sim_throughput", "sim_mirrors", "cache_move", "get_url")
+MODULES = ("sim_throughput", "sim_mirrors", "cache_move", "get_url", "serve")
 DOCS = Path("docs")
 OUT = Path(".bench")
 
