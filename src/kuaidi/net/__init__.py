@@ -4,6 +4,7 @@
   (``effective_proxy``, ``decide``, ``NoProxy``).
 - :mod:`kuaidi.net.scope` — :class:`ProxyScope`: which hosts go through which proxy.
 - :mod:`kuaidi.net.client` — :func:`make_client`: an ``httpx.Client`` routed by a scope.
+- :mod:`kuaidi.net.bulk` — bigger socket reads for the clients' transports (CPU per GiB).
 - :mod:`kuaidi.net.auth` — :class:`ScopedToken`: a bearer token only for one origin.
 - :mod:`kuaidi.net.turbo` — :func:`parse_network_turbo`: AutoDL's ``/etc/network_turbo``.
 - :mod:`kuaidi.net.policy` — :class:`Policy`: the one retry policy (retryable statuses,

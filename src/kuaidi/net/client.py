@@ -22,6 +22,7 @@ import httpx
 
 import kuaidi
 from kuaidi.errors import KuaidiError
+from kuaidi.net import bulk
 from kuaidi.net.auth import ScopedToken, authorization_guard, warn_if_cleartext
 from kuaidi.net.scope import ProxyScope
 from kuaidi.net.urls import redact
@@ -61,6 +62,7 @@ class ScopedTransport(httpx.BaseTransport):
         self._limits = limits
         self._verify: ssl.SSLContext | bool = _trust_store(scope.ca_files) if verify else False
         self._direct = httpx.HTTPTransport(limits=limits, verify=self._verify, trust_env=False)
+        bulk.install(self._direct)  # big socket reads: the per-read overhead was most CPU
         self._proxied: dict[str, httpx.HTTPTransport] = {}
         self._lock = threading.Lock()
 
@@ -80,6 +82,7 @@ class ScopedTransport(httpx.BaseTransport):
                         f"the proxy {redact(proxy)} needs a package httpx lacks: {exc}",
                         fix="use an http:// proxy, or pip install 'httpx[socks]'",
                     ) from exc
+                bulk.install(transport)
                 self._proxied[proxy] = transport
         return transport
 

@@ -5,6 +5,9 @@ the journaled ranges and the count of workers inside a write, so the scheduler's
 routing lock never cover a disk call. The lock is held for bookkeeping only, never across a
 ``pwrite`` or ``fdatasync``: a worker *enters* (the fd cannot be closed under it while it
 writes), writes, and *leaves*; the last one out closes an fd whose file was released meanwhile.
+Flushes are group-committed: while one worker's fdatasync runs, the others queue their ranges
+and the next sync journals them all, so the journal keeps its ~1 MiB grain per connection
+without one disk flush per MiB.
 
 For example::
 
@@ -49,6 +52,14 @@ class FileIO:
         self._users = 0  # workers inside a write: the fd is closed only when this drops to 0
         self._close_pending = False
         self._guard = threading.Lock()
+        # Group commit: one fdatasync in flight per file covers every range queued before it
+        # started (fdatasync syncs the whole file), so 4 connections on one file share syncs.
+        self._sync = threading.Condition(threading.Lock())
+        self._queued: list[tuple[int, int]] = []
+        self._tickets = 0  # flush requests so far
+        self._synced = 0  # requests up to this one are settled (journaled, or failed)
+        self._fail_from = 1 << 62  # requests from this one on found the file released
+        self._syncing = False
 
     @property
     def size(self) -> int:
@@ -70,6 +81,8 @@ class FileIO:
             self.fd, self.journal, self.done = fd, journal, list(done)
             self._close_pending = False
             self.hasher = IncrementalHash(self.remote)
+        with self._sync:  # a reopened file (fetched again) starts with a clean record
+            self._fail_from = 1 << 62
         return list(done)
 
     def close(self) -> None:
@@ -128,18 +141,32 @@ class FileIO:
     def flush(self, start: int, end: int) -> bool:
         """Make ``[start, end)`` durable, then journal it (never the other way round), and
         hash what became contiguous. False when the file was released meanwhile."""
-        journal, fd = self.journal, self.fd
-        if end <= start or journal is None or fd < 0:
+        if end <= start or self.journal is None or self.fd < 0:
             return False
-        try:
-            os.fdatasync(fd)
-            journal.append(start, end)
-        except (OSError, ValueError):
-            return False  # released meanwhile (failed/aborted): progress just isn't kept
+        with self._sync:
+            self._queued.append((start, end))
+            self._tickets += 1
+            ticket = self._tickets
+            while self._synced < ticket:
+                if self._syncing:
+                    self._sync.wait()  # the leader's sync began after our pwrite: it covers us
+                    continue
+                self._syncing, first, upto = True, self._synced + 1, self._tickets
+                batch, self._queued = self._queued, []
+                self._sync.release()
+                try:
+                    ok = self._commit(batch)
+                finally:
+                    self._sync.acquire()
+                    self._syncing, self._synced = False, upto
+                    if not ok:
+                        self._fail_from = min(self._fail_from, first)
+                    self._sync.notify_all()
+            if ticket >= self._fail_from:
+                return False  # released meanwhile (failed/aborted): progress just isn't kept
         with self._guard:
-            self.done = merge([*self.done, (start, end)])
             prefix = self.done[0][1] if self.done and self.done[0][0] == 0 else 0
-        hasher = self.hasher
+        fd, hasher = self.fd, self.hasher
         if hasher is not None and prefix - hasher.pos >= HASH_STEP and hasher.lock.acquire(False):
             try:  # hash what is already contiguous on disk, so verifying at the end is quick
                 hasher.feed(fd, prefix)
@@ -147,6 +174,20 @@ class FileIO:
                 pass
             finally:
                 hasher.lock.release()
+        return True
+
+    def _commit(self, batch: list[tuple[int, int]]) -> bool:
+        """fdatasync, then journal ``batch`` (the leader of a group commit, no lock held)."""
+        journal, fd = self.journal, self.fd
+        if journal is None or fd < 0:
+            return False
+        try:
+            os.fdatasync(fd)
+            journal.extend(batch)
+        except (OSError, ValueError):
+            return False
+        with self._guard:
+            self.done = merge([*self.done, *batch])
         return True
 
     # -- the end ---------------------------------------------------------------------------

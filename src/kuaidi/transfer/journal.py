@@ -119,10 +119,15 @@ class Journal:
 
     def append(self, start: int, end: int) -> None:
         """Record ``[start, end)`` as on disk. Call only after fdatasync of the partial file."""
-        if end <= start:
-            return
-        with self._lock:
-            self._write(start, end)
+        self.extend([(start, end)])
+
+    def extend(self, ranges: list[tuple[int, int]]) -> None:
+        """Record several ranges in one write (same rule as :meth:`append`); a torn write
+        loses the records from the torn one on, never claims more."""
+        data = b"".join(_pack(_RECORD, b"KDR1", a, b) for a, b in ranges if b > a)
+        if data:
+            with self._lock:
+                os.write(self._fd, data)
 
     def close(self) -> None:
         with self._lock:
