@@ -5,8 +5,8 @@ httpcore, h11 and the engine's loop, and two GIL hand-offs (poll, recv) among 16
 threads: on loopback that per-read overhead, not the bytes, was most of kuaidi's CPU (measured
 in issue 13: 2 GiB over 16 connections took ~33,000 reads and ~800,000 futex calls). One read
 returns what the socket already holds, up to ``READ_SIZE``, so a slow link still gets small
-reads at once. h11 accepts any amount of data per ``receive_data``; TLS reads still end at a
-record (16 KiB), as OpenSSL returns them.
+reads at once. h11 accepts any amount of data per ``receive_data``. Plain TCP only: a TLS
+read ends at a record (16 KiB) whatever is asked, so TLS streams keep httpcore's reads.
 
 The backend is swapped into the pool httpx builds (``install``): httpx has no parameter for
 it, and copying its transport to pass one would mean copying its request and error mapping.
@@ -48,8 +48,9 @@ class BulkStream(httpcore.NetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> httpcore.NetworkStream:
-        tls = self._inner.start_tls(ssl_context, server_hostname, timeout)
-        return BulkStream(tls, self._size)
+        # TLS reads stay httpcore's: OpenSSL returns one record (16 KiB) per read, so a bigger
+        # request would only allocate (and give back) a big buffer per record.
+        return self._inner.start_tls(ssl_context, server_hostname, timeout)
 
     def get_extra_info(self, info: str) -> typing.Any:
         return self._inner.get_extra_info(info)
