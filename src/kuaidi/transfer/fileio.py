@@ -6,8 +6,8 @@ routing lock never cover a disk call. The lock is held for bookkeeping only, nev
 ``pwrite`` or ``fdatasync``: a worker *enters* (the fd cannot be closed under it while it
 writes), writes, and *leaves*; the last one out closes an fd whose file was released meanwhile.
 Flushes are group-committed: while one worker's fdatasync runs, the others queue their ranges
-and the next sync journals them all, so the journal keeps its ~1 MiB grain per connection
-without one disk flush per MiB.
+and go on reading; that worker's next sync journals them all, so the journal keeps its ~1 MiB
+grain per connection without one disk flush per MiB, and nobody waits for another's flush.
 
 For example::
 
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 MiB = 1 << 20
 HASH_STEP = 8 * MiB  # hash the on-disk prefix in steps of at least this
+SYNC_ROUNDS = 8  # syncs one worker runs for a file's queue before handing it on
 
 
 class FileIO:
@@ -52,14 +53,11 @@ class FileIO:
         self._users = 0  # workers inside a write: the fd is closed only when this drops to 0
         self._close_pending = False
         self._guard = threading.Lock()
-        # Group commit: one fdatasync in flight per file covers every range queued before it
-        # started (fdatasync syncs the whole file), so 4 connections on one file share syncs.
-        self._sync = threading.Condition(threading.Lock())
-        self._queued: list[tuple[int, int]] = []
-        self._tickets = 0  # flush requests so far
-        self._synced = 0  # requests up to this one are settled (journaled, or failed)
-        self._fail_from = 1 << 62  # requests from this one on found the file released
-        self._syncing = False
+        # Group commit: one fdatasync in flight per file; it covers every range queued before
+        # it started (fdatasync syncs the whole file), so connections on one file share syncs.
+        self._sync = threading.Lock()
+        self._queued: list[tuple[int, int]] = []  # written, waiting for the running sync
+        self._syncing = False  # a worker is syncing and journaling the queue
 
     @property
     def size(self) -> int:
@@ -81,8 +79,6 @@ class FileIO:
             self.fd, self.journal, self.done = fd, journal, list(done)
             self._close_pending = False
             self.hasher = IncrementalHash(self.remote)
-        with self._sync:  # a reopened file (fetched again) starts with a clean record
-            self._fail_from = 1 << 62
         return list(done)
 
     def close(self) -> None:
@@ -140,30 +136,36 @@ class FileIO:
 
     def flush(self, start: int, end: int) -> bool:
         """Make ``[start, end)`` durable, then journal it (never the other way round), and
-        hash what became contiguous. False when the file was released meanwhile."""
+        hash what became contiguous. False when the file was released meanwhile.
+
+        Group commit: while another worker's sync runs, the range is queued and this returns
+        at once (True: that worker syncs and journals it next, before it leaves); a worker
+        never waits for someone else's disk flush, and its connection keeps reading."""
         if end <= start or self.journal is None or self.fd < 0:
             return False
         with self._sync:
             self._queued.append((start, end))
-            self._tickets += 1
-            ticket = self._tickets
-            while self._synced < ticket:
-                if self._syncing:
-                    self._sync.wait()  # the leader's sync began after our pwrite: it covers us
-                    continue
-                self._syncing, first, upto = True, self._synced + 1, self._tickets
-                batch, self._queued = self._queued, []
-                self._sync.release()
-                try:
-                    ok = self._commit(batch)
-                finally:
-                    self._sync.acquire()
-                    self._syncing, self._synced = False, upto
-                    if not ok:
-                        self._fail_from = min(self._fail_from, first)
-                    self._sync.notify_all()
-            if ticket >= self._fail_from:
-                return False  # released meanwhile (failed/aborted): progress just isn't kept
+            if self._syncing:
+                return True
+            self._syncing = True
+        ok = True
+        try:
+            for rounds in range(SYNC_ROUNDS + 1):
+                with self._sync:
+                    # After SYNC_ROUNDS the next flusher takes over, so this connection does
+                    # not sit unread (and trip the speed floor) while others keep queueing.
+                    batch = self._queued if rounds < SYNC_ROUNDS else []
+                    if not batch:
+                        self._syncing = False
+                        break
+                    self._queued = []
+                ok = self._commit(batch) and ok
+        except BaseException:
+            with self._sync:
+                self._syncing = False
+            raise
+        if not ok:
+            return False  # released meanwhile (failed/aborted): progress just isn't kept
         with self._guard:
             prefix = self.done[0][1] if self.done and self.done[0][0] == 0 else 0
         fd, hasher = self.fd, self.hasher
