@@ -61,3 +61,34 @@ def test_a_flush_after_release_keeps_nothing(tmp_path: Path) -> None:
     assert not io.flush(32 * KiB, 64 * KiB)
     io.leave()
     assert Journal.load(io.placement.journal, len(data)) == [(0, 32 * KiB)]
+
+
+def test_the_flushing_worker_does_not_hash(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A flush that makes a big prefix contiguous hands the hashing to another thread: the
+    worker's connection goes back to reading at once (it used to sit idle while hundreds of
+    MiB were hashed), and verify() still sees every byte hashed."""
+    from kuaidi.transfer.verify import IncrementalHash
+
+    fed_on: list[int] = []
+    feed = IncrementalHash.feed
+
+    def recording_feed(self: IncrementalHash, fd: int, upto: int) -> None:
+        fed_on.append(threading.get_ident())
+        feed(self, fd, upto)
+
+    monkeypatch.setattr(IncrementalHash, "feed", recording_feed)
+    data = bytes(range(256)) * (4 * 40 * KiB)  # 40 MiB: several hash steps
+    io = _io(tmp_path, data)
+    io.open()
+    assert io.hasher is not None
+    half = len(data) // 2
+    assert io.enter()
+    io.write(memoryview(data)[half:], half)
+    assert io.flush(half, len(data))  # not contiguous from 0 yet: nothing to hash
+    io.write(memoryview(data)[:half], 0)
+    assert io.flush(0, half)  # now all 40 MiB are: hashed behind this worker's back
+    io.leave()
+    assert io.verify() is None
+    worker = threading.get_ident()
+    assert fed_on and fed_on[0] != worker  # the flush did not hash on the worker's thread
+    assert io.hasher is None
